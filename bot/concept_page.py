@@ -211,7 +211,7 @@ class _Parser:
             fact = _FACT_LINE.match(stripped)
             if fact and fact[1] in FACT_TYPES:
                 if not page.sources:
-                    raise self.fail("fact before any source: expected a source header '<title> <domain> … n facts'")
+                    raise self.fail("fact before any source: expected a source header '<title> <domain> … n facts'", self.i)
                 page.facts.append(Fact(fact[1], fact[2].strip(), len(page.sources) - 1, self.i))
                 counts[-1] += 1
                 continue
@@ -222,8 +222,8 @@ class _Parser:
                 counts.append(0)
                 continue
             if fact:
-                raise self.fail(f"unknown fact type {fact[1]!r}: expected one of {', '.join(FACT_TYPES)}")
-            raise self.fail("expected a fact line '<type><text>' or a source header '<title> <domain> … n facts'")
+                raise self.fail(f"unknown fact type {fact[1]!r}: expected one of {', '.join(FACT_TYPES)}", self.i)
+            raise self.fail("expected a fact line '<type><text>' or a source header '<title> <domain> … n facts'", self.i)
         self.close_source(page, counts)
         if not page.sources:
             raise self.fail("no sources: expected at least one source header after 'Sources'")

@@ -1,0 +1,119 @@
+"""`python -m bot …`: run the bot, build the database, search, and try every command offline."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+
+from bot.concept_page import ParseError
+from bot.config import Settings, SettingsError, load_settings
+from bot.ingest import BuildReport, build_database, check_data, ensure_database
+from bot.search import Searcher
+from bot.store import FactStore, StoreError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="connect to Discord and serve (needs DISCORD_TOKEN)")
+    ingest = sub.add_parser("ingest", help="rebuild the fact database from DATA_DIR and print counts")
+    ingest.add_argument("--check", action="store_true", help="validate data/ only; do not touch the database")
+    search = sub.add_parser("search", help="print the ranking for a query")
+    search.add_argument("query")
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--json", action="store_true")
+    sub.add_parser("health", help="exit 0 when the gateway heartbeat is recent and the store opens")
+    commands = sub.add_parser("commands", help="print the command-sync payload")
+    commands.add_argument("--json", action="store_true")
+    ask = sub.add_parser("ask", help="answer a command offline, exactly as Discord would receive it")
+    ask.add_argument("what", nargs=argparse.REMAINDER, help="e.g. fact benzos | fact --id k-3f9a2c | compare a b")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "ingest":
+            return _ingest(settings, check=args.check)
+        if args.command == "search":
+            return asyncio.run(_search(settings, args.query, args.limit, args.json))
+        if args.command == "run":
+            from bot.runtime import run
+
+            return run(settings)
+        if args.command == "health":
+            from bot.health import health_main
+
+            return health_main(settings)
+        if args.command == "commands":
+            from bot.console import print_commands
+
+            return asyncio.run(print_commands(settings, as_json=args.json))
+        if args.command == "ask":
+            from bot.console import ask
+
+            return asyncio.run(ask(settings, args.what))
+    except (SettingsError, ParseError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+def _print_report(report: BuildReport, verb: str) -> None:
+    print(f"{verb} {report.total_facts} facts in {report.seconds:.2f} s (data hash {report.data_hash})")
+    for concept, count in report.facts_by_concept.items():
+        print(f"  concept {concept}: {count} facts")
+    for concept, title, count in report.facts_by_source:
+        print(f"  source  {count:>5}  {title}  [{concept}]")
+    print("  types   " + ", ".join(f"{t} {n}" for t, n in report.facts_by_type.items()))
+    print(
+        f"  also    {report.citations} overview citations, {report.perspectives} perspectives, "
+        f"{report.aliases} alias terms, {report.protocols} protocols, {report.papers} papers"
+    )
+
+
+def _ingest(settings: Settings, *, check: bool) -> int:
+    if check:
+        _print_report(check_data(settings.data_dir), "OK: data/ is valid;")
+        return 0
+    _print_report(build_database(settings.data_dir, settings.database_path), f"Built {settings.database_path}:")
+    return 0
+
+
+async def open_store(settings: Settings) -> FactStore:
+    """Open the fact database, building it first when `data/` changed since the last build."""
+    ensure_database(settings.data_dir, settings.database_path)
+    return await FactStore.open(settings.database_path)
+
+
+async def _search(settings: Settings, query: str, limit: int, as_json: bool) -> int:
+    store = await open_store(settings)
+    try:
+        result = await Searcher(store).search(query, limit=max(1, min(limit, 100)))
+    finally:
+        await store.close()
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {"id": h.fact.id, "type": h.fact.type, "text": h.fact.text, "source": h.fact.source.title,
+                     "score": h.score}
+                    for h in result.hits
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    if result.rewritten:
+        print(f"Showing results for: {result.rewritten}")
+    if not result.hits:
+        print("No matching facts." + (f" Did you mean: {', '.join(result.suggestions)}?" if result.suggestions else ""))
+    for rank, hit in enumerate(result.hits, 1):
+        print(f"{rank:>2}. [{hit.fact.id}] ({hit.fact.type}, {hit.score:.3f}) {hit.fact.text}")
+        print(f"    — {hit.fact.source.title}, {hit.fact.source.publisher}")
+    return 0

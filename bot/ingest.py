@@ -1,0 +1,278 @@
+"""Build the fact database from `data/`, atomically.
+
+The database is written to a temporary file beside the target and swapped in with `os.replace`
+only after everything parsed and committed; on any error the previous database is untouched, and
+a running bot (which holds the old file open) keeps serving it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from bot.concept_page import ConceptPage, ParseError, parse_file, resolve_citations
+from bot.datafiles import load_aliases, load_papers, load_protocols
+
+# Bump when the schema or the derived tables change, so existing databases get rebuilt.
+BUILD_VERSION = "3"
+# Above this many facts, the typo-correction vocabulary is built from an even sample of facts.
+VOCABULARY_SAMPLE_LIMIT = 200_000
+_WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+
+
+@dataclass
+class BuildReport:
+    """What a build produced, for `python -m bot ingest` and for logs."""
+
+    data_hash: str
+    built_at: str
+    seconds: float
+    facts_by_concept: dict[str, int] = field(default_factory=dict)
+    facts_by_source: list[tuple[str, str, int]] = field(default_factory=list)
+    facts_by_type: dict[str, int] = field(default_factory=dict)
+    citations: int = 0
+    perspectives: int = 0
+    aliases: int = 0
+    protocols: int = 0
+    papers: int = 0
+
+    @property
+    def total_facts(self) -> int:
+        return sum(self.facts_by_concept.values())
+
+
+def schema_sql() -> str:
+    return resources.files("bot").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def concept_files(data_dir: Path) -> list[Path]:
+    return sorted((data_dir / "concepts").glob("*.txt"))
+
+
+def data_hash(data_dir: Path) -> str:
+    """Hash of every file under `data/` plus the schema, so any edit triggers a rebuild."""
+    digest = hashlib.sha256(BUILD_VERSION.encode())
+    digest.update(schema_sql().encode())
+    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(data_dir)).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def stored_hash(db_path: Path) -> str | None:
+    """The data hash recorded in an existing database, or None when there is none or it is unreadable."""
+    if not db_path.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'data_hash'").fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+def fact_id_prefix(concept: str) -> str:
+    letters = re.sub(r"[^a-z]", "", concept.lower())
+    return letters[:1] or "f"
+
+
+def assign_fact_ids(keys: list[tuple[str, str]]) -> list[str]:
+    """Stable ids from content (`k-3f9a2c`): 6 hex digits, longer only where two facts collide.
+
+    `keys` are (prefix, content) pairs; the same content always gets the same id, whatever the
+    order of files, because collisions are resolved by sorting on the full digest.
+    """
+    digests = [hashlib.sha1(content.encode()).hexdigest() for _, content in keys]
+    ids: list[str] = [""] * len(keys)
+    taken: set[str] = set()
+    for index in sorted(range(len(keys)), key=lambda i: digests[i]):
+        prefix = keys[index][0]
+        length = 6
+        while (candidate := f"{prefix}-{digests[index][:length]}") in taken:
+            length += 2
+        taken.add(candidate)
+        ids[index] = candidate
+    return ids
+
+
+def parse_data_dir(data_dir: Path) -> list[ConceptPage]:
+    """Parse every concept page; the first error stops everything (nothing is written)."""
+    files = concept_files(data_dir)
+    if not files:
+        raise ParseError(data_dir / "concepts", 0, "no concept pages (*.txt) found")
+    pages = []
+    names: dict[str, Path] = {}
+    for path in files:
+        page = parse_file(path)
+        if page.name.lower() in names:
+            raise ParseError(path, 3, f"concept {page.name!r} is already defined in {names[page.name.lower()]}")
+        names[page.name.lower()] = path
+        pages.append(page)
+    return pages
+
+
+def check_data(data_dir: Path) -> BuildReport:
+    """Validate `data/` by building into memory; touches no file on disk."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        return _build_into(conn, data_dir, data_hash(data_dir))
+    finally:
+        conn.close()
+
+
+def build_database(data_dir: Path, db_path: Path) -> BuildReport:
+    """Parse `data/` and swap a freshly built database in at `db_path`."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp)
+    try:
+        report = _build_into(conn, data_dir, data_hash(data_dir))
+        conn.close()
+        os.replace(tmp, db_path)
+    except BaseException:
+        conn.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    return report
+
+
+def ensure_database(data_dir: Path, db_path: Path) -> BuildReport | None:
+    """Rebuild only when `data/` changed since the database was built; None when it was current."""
+    if stored_hash(db_path) == data_hash(data_dir):
+        return None
+    return build_database(data_dir, db_path)
+
+
+def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildReport:
+    started = time.perf_counter()
+    pages = parse_data_dir(data_dir)
+    aliases = load_aliases(data_dir / "aliases.toml")
+    papers = load_papers(data_dir / "papers.toml")
+    protocols = load_protocols(data_dir / "protocols.toml")
+    conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -200000;")
+    conn.executescript(schema_sql())
+    report = BuildReport(data_hash=digest, built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), seconds=0)
+    fact_types: Counter[str] = Counter()
+    all_ids = assign_fact_ids(
+        [
+            (fact_id_prefix(page.name), f"{page.name}\n{page.sources[f.source_index].title}\n{f.text}")
+            for page in pages
+            for f in page.facts
+        ]
+    )
+    with conn:
+        offset = 0
+        for page in pages:
+            _insert_page(conn, page, all_ids[offset : offset + len(page.facts)], report, fact_types)
+            offset += len(page.facts)
+        conn.executemany("INSERT INTO aliases(alias, canonical, kind) VALUES (?, ?, ?)", aliases)
+        for paper in papers:
+            conn.execute(
+                "INSERT INTO papers(title, authors, journal, year, doi, tags, summary, match) VALUES (?,?,?,?,?,?,?,?)",
+                (paper["title"], json.dumps(paper["authors"]), paper["journal"], paper["year"], paper["doi"],
+                 json.dumps(paper["tags"]), paper["summary"], json.dumps(paper["match"])),
+            )
+        for proto in protocols:
+            definition = {key: proto[key] for key in ("scope", "stages", "fact_ids", "types")}
+            conn.execute(
+                "INSERT INTO protocols(key, name, aliases, description, definition) VALUES (?,?,?,?,?)",
+                (proto["key"], proto["name"], json.dumps(proto["aliases"]), proto["description"], json.dumps(definition)),
+            )
+        _check_pinned_fact_ids(conn, data_dir, protocols)
+        conn.execute("INSERT INTO facts_fts(facts_fts) VALUES ('rebuild')")
+        conn.execute("INSERT INTO sources_fts(sources_fts) VALUES ('rebuild')")
+        conn.execute("INSERT INTO term_stats(term, docs) SELECT term, doc FROM facts_vocab")
+        _insert_vocabulary(conn)
+        report.seconds = round(time.perf_counter() - started, 3)
+        report.facts_by_type = dict(fact_types.most_common())
+        report.aliases = len(aliases)
+        report.papers = len(papers)
+        report.protocols = len(protocols)
+        meta = {
+            "data_hash": digest,
+            "built_at": report.built_at,
+            "build_version": BUILD_VERSION,
+            "fact_count": str(report.total_facts),
+            "source_count": str(len(report.facts_by_source)),
+        }
+        conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", meta.items())
+    conn.execute("PRAGMA optimize")
+    return report
+
+
+def _insert_page(
+    conn: sqlite3.Connection, page: ConceptPage, ids: list[str], report: BuildReport, types: Counter[str]
+) -> None:
+    cur = conn.execute(
+        "INSERT INTO concepts(name, path, overview) VALUES (?, ?, ?)",
+        (page.name, page.path, json.dumps(page.overview)),
+    )
+    concept_id = cur.lastrowid
+    source_ids = []
+    for source in page.sources:
+        cur = conn.execute(
+            "INSERT INTO sources(concept_id, title, domain, publisher, authors, date, declared_count) VALUES (?,?,?,?,?,?,?)",
+            (concept_id, source.title, source.domain, source.publisher, json.dumps(source.authors), source.date,
+             source.declared_count),
+        )
+        source_ids.append(cur.lastrowid)
+        report.facts_by_source.append((page.name, source.title, source.declared_count))
+    positions: Counter[int] = Counter()
+    rows = []
+    for fact, fact_id in zip(page.facts, ids, strict=True):
+        positions[fact.source_index] += 1
+        rows.append((fact_id, concept_id, source_ids[fact.source_index], fact.type, fact.text, positions[fact.source_index]))
+        types[fact.type] += 1
+    conn.executemany(
+        "INSERT INTO facts(id, concept_id, source_id, type, text, position) VALUES (?,?,?,?,?,?)", rows
+    )
+    citation_rows = [
+        (concept_id, "overview", c.paragraph, c.start, c.end, c.label, ids[c.fact_index], c.exporter_id)
+        for c in page.citations
+    ]
+    perspective_citations = resolve_citations([p.text for p in page.perspectives], page.facts)
+    citation_rows += [
+        (concept_id, "perspective", c.paragraph, c.start, c.end, c.label, ids[c.fact_index], c.exporter_id)
+        for c in perspective_citations
+    ]
+    conn.executemany(
+        "INSERT INTO citations(concept_id, section, paragraph, start, end, label, fact_id, exporter_id) VALUES (?,?,?,?,?,?,?,?)",
+        citation_rows,
+    )
+    conn.executemany(
+        "INSERT INTO perspectives(concept_id, position, model, confidence, definitive, text) VALUES (?,?,?,?,?,?)",
+        [(concept_id, i, p.model, p.confidence, int(p.definitive), p.text) for i, p in enumerate(page.perspectives)],
+    )
+    report.facts_by_concept[page.name] = len(page.facts)
+    report.citations += len(page.citations)
+    report.perspectives += len(page.perspectives)
+
+
+def _check_pinned_fact_ids(conn: sqlite3.Connection, data_dir: Path, protocols: list[dict[str, object]]) -> None:
+    for proto in protocols:
+        for fact_id in proto["fact_ids"]:  # type: ignore[attr-defined]
+            if conn.execute("SELECT 1 FROM facts WHERE id = ?", (fact_id,)).fetchone() is None:
+                raise ParseError(data_dir / "protocols.toml", 1, f"protocol {proto['key']!r}: unknown fact id {fact_id!r}")
+
+
+def _insert_vocabulary(conn: sqlite3.Connection) -> None:
+    """Surface words with document counts (from an even sample on very large stores)."""
+    total = conn.execute("SELECT count(*) FROM facts").fetchone()[0]
+    step = max(1, total // VOCABULARY_SAMPLE_LIMIT)
+    counts: Counter[str] = Counter()
+    for (text,) in conn.execute("SELECT text FROM facts WHERE rowid % ? = 0", (step,)):
+        counts.update(set(_WORD.findall(text.lower())))
+    for (title,) in conn.execute("SELECT title FROM sources"):
+        counts.update(set(_WORD.findall(title.lower())))
+    for (alias,) in conn.execute("SELECT DISTINCT alias FROM aliases"):
+        counts.update(w for w in _WORD.findall(alias) if w not in counts)
+    conn.executemany("INSERT INTO words(word, docs) VALUES (?, ?)", ((w, c * step) for w, c in counts.items()))

@@ -1,0 +1,275 @@
+"""Read access to the fact database (aiosqlite, read-only): every SQL query the bot runs is here.
+
+The database file is replaced wholesale by `bot.ingest`; the store opens it read-only, so a running
+bot keeps serving the file it opened even while a rebuild swaps in a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.models import (
+    CitationRecord,
+    ConceptRecord,
+    FactRecord,
+    PaperRecord,
+    PerspectiveRecord,
+    ProtocolRecord,
+    ProtocolStage,
+    SourceRecord,
+)
+
+_FACT_COLUMNS = """
+    f.rowid, f.id, f.type, f.text, f.position, c.name AS concept,
+    s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count
+"""
+_FACT_FROM = "facts f JOIN sources s ON s.id = f.source_id JOIN concepts c ON c.id = f.concept_id"
+
+
+class StoreError(RuntimeError):
+    """The database is missing or unreadable; the message says how to build it."""
+
+
+class FactStore:
+    """An open, read-only fact database plus the small lookup tables search keeps in memory."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self.aliases: dict[str, list[str]] = {}
+        self.intents: dict[str, list[str]] = {}
+        self.meta: dict[str, str] = {}
+        self.fact_count = 0
+        self.vocabulary: dict[str, int] = {}
+
+    @classmethod
+    async def open(cls, path: Path) -> FactStore:
+        if not path.exists():
+            raise StoreError(f"fact database {path} does not exist: run `python -m bot ingest`")
+        try:
+            conn = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
+            conn.row_factory = sqlite3.Row
+            store = cls(conn, path)
+            await store._load()
+        except sqlite3.Error as exc:
+            raise StoreError(f"fact database {path} cannot be read ({exc}): run `python -m bot ingest`") from exc
+        return store
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def _load(self) -> None:
+        for row in await self._rows("SELECT alias, canonical, kind FROM aliases ORDER BY rowid"):
+            table = self.aliases if row["kind"] == "alias" else self.intents
+            table.setdefault(row["alias"], []).append(row["canonical"])
+        self.meta = {row["key"]: row["value"] for row in await self._rows("SELECT key, value FROM meta")}
+        self.fact_count = int(self.meta.get("fact_count", "0"))
+        self.vocabulary = {row["word"]: row["docs"] for row in await self._rows("SELECT word, docs FROM words")}
+
+    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    # --- search primitives (queries are built by bot.search; every user word arrives quoted) ---
+
+    async def term_docs(self, stems: Iterable[str]) -> dict[str, int]:
+        """Document frequency of porter stems, from the table copied out of fts5vocab at build."""
+        stems = sorted(set(stems))
+        if not stems:
+            return {}
+        rows = await self._rows(
+            f"SELECT term, docs FROM term_stats WHERE term IN ({','.join('?' * len(stems))})", stems
+        )
+        return {row["term"]: row["docs"] for row in rows}
+
+    async def ranked_candidates(self, match: str, limit: int) -> list[tuple[int, float]]:
+        """(rowid, bm25) for the best `limit` facts matching an FTS5 expression, best first."""
+        rows = await self._rows(
+            "SELECT rowid, bm25(facts_fts, 1.0, 0.2) AS rank FROM facts_fts WHERE facts_fts MATCH ? "
+            "ORDER BY rank LIMIT ?",
+            (match, limit),
+        )
+        return [(row["rowid"], -float(row["rank"])) for row in rows]
+
+    async def unranked_candidates(self, match: str, limit: int) -> list[int]:
+        """Rowids matching an expression without ranking: stops after `limit`, for very common words."""
+        rows = await self._rows("SELECT rowid FROM facts_fts WHERE facts_fts MATCH ? LIMIT ?", (match, limit))
+        return [row["rowid"] for row in rows]
+
+    async def facts_by_rowid(self, rowids: Sequence[int]) -> dict[int, FactRecord]:
+        out: dict[int, FactRecord] = {}
+        for start in range(0, len(rowids), 500):
+            chunk = list(rowids[start : start + 500])
+            rows = await self._rows(
+                f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.rowid IN ({','.join('?' * len(chunk))})", chunk
+            )
+            out.update((row["rowid"], _fact(row)) for row in rows)
+        return out
+
+    async def fact(self, fact_id: str) -> FactRecord | None:
+        rows = await self._rows(f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.id = ?", (fact_id.strip().lower(),))
+        return _fact(rows[0]) if rows else None
+
+    async def fact_ids_like(self, prefix: str, limit: int = 25) -> list[str]:
+        """Fact ids starting with `prefix` (for autocomplete of `/fact id:`)."""
+        escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = await self._rows(
+            "SELECT id FROM facts WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?", (escaped + "%", limit)
+        )
+        return [row["id"] for row in rows]
+
+    async def facts_of_source(self, source_id: int) -> list[FactRecord]:
+        rows = await self._rows(
+            f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.source_id = ? ORDER BY f.position", (source_id,)
+        )
+        return [_fact(row) for row in rows]
+
+    async def source_type_mix(self, source_id: int) -> dict[str, int]:
+        rows = await self._rows(
+            "SELECT type, count(*) AS n FROM facts WHERE source_id = ? GROUP BY type ORDER BY n DESC, type",
+            (source_id,),
+        )
+        return {row["type"]: row["n"] for row in rows}
+
+    async def citing_neighbours(self, fact_id: str) -> list[str]:
+        """Ids of the facts cited next to this one (same overview or perspective paragraph)."""
+        rows = await self._rows(
+            "SELECT DISTINCT other.fact_id FROM citations mine JOIN citations other "
+            "ON other.concept_id = mine.concept_id AND other.section = mine.section "
+            "AND other.paragraph = mine.paragraph AND other.fact_id != mine.fact_id "
+            "WHERE mine.fact_id = ? ORDER BY other.fact_id",
+            (fact_id,),
+        )
+        return [row["fact_id"] for row in rows]
+
+    async def search_sources(self, match: str, limit: int) -> list[SourceRecord]:
+        rows = await self._rows(
+            "SELECT s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count, "
+            "c.name AS concept FROM sources_fts JOIN sources s ON s.id = sources_fts.rowid "
+            "JOIN concepts c ON c.id = s.concept_id WHERE sources_fts MATCH ? "
+            "ORDER BY bm25(sources_fts, 4.0, 1.0, 1.0, 1.0), s.declared_count DESC LIMIT ?",
+            (match, limit),
+        )
+        return [_source(row) for row in rows]
+
+    async def sources(self, limit: int | None = None) -> list[SourceRecord]:
+        rows = await self._rows(
+            "SELECT s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count, "
+            "c.name AS concept FROM sources s JOIN concepts c ON c.id = s.concept_id "
+            "ORDER BY s.declared_count DESC, s.id LIMIT ?",
+            (limit if limit is not None else -1,),
+        )
+        return [_source(row) for row in rows]
+
+    async def source(self, source_id: int) -> SourceRecord | None:
+        rows = await self._rows(
+            "SELECT s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count, "
+            "c.name AS concept FROM sources s JOIN concepts c ON c.id = s.concept_id WHERE s.id = ?",
+            (source_id,),
+        )
+        return _source(rows[0]) if rows else None
+
+    async def concept_names(self) -> list[str]:
+        return [row["name"] for row in await self._rows("SELECT name FROM concepts ORDER BY name")]
+
+    async def concept(self, name: str) -> ConceptRecord | None:
+        rows = await self._rows("SELECT id, name, overview FROM concepts WHERE name = ?", (name.strip(),))
+        if not rows:
+            return None
+        concept_id = rows[0]["id"]
+        citations = [
+            CitationRecord(r["section"], r["paragraph"], r["start"], r["end"], r["label"], r["fact_id"],
+                           r["exporter_id"] is None)
+            for r in await self._rows(
+                "SELECT * FROM citations WHERE concept_id = ? ORDER BY section, paragraph, start", (concept_id,)
+            )
+        ]
+        perspectives = [
+            PerspectiveRecord(r["model"], r["confidence"], bool(r["definitive"]), r["text"])
+            for r in await self._rows(
+                "SELECT * FROM perspectives WHERE concept_id = ? ORDER BY position", (concept_id,)
+            )
+        ]
+        return ConceptRecord(
+            id=concept_id,
+            name=rows[0]["name"],
+            overview=tuple(json.loads(rows[0]["overview"])),
+            citations=tuple(c for c in citations if c.section == "overview"),
+            perspectives=tuple(perspectives),
+            perspective_citations=tuple(c for c in citations if c.section == "perspective"),
+        )
+
+    async def facts(self, fact_ids: Sequence[str]) -> dict[str, FactRecord]:
+        out: dict[str, FactRecord] = {}
+        ids = list(dict.fromkeys(fact_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await self._rows(
+                f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            out.update((row["id"], _fact(row)) for row in rows)
+        return out
+
+    async def papers(self) -> list[PaperRecord]:
+        return [
+            PaperRecord(
+                title=r["title"], authors=tuple(json.loads(r["authors"])), journal=r["journal"], year=r["year"],
+                doi=r["doi"], tags=tuple(json.loads(r["tags"])), summary=r["summary"],
+                match=tuple(json.loads(r["match"])),
+            )
+            for r in await self._rows("SELECT * FROM papers ORDER BY id")
+        ]
+
+    async def protocols(self) -> list[ProtocolRecord]:
+        out = []
+        for r in await self._rows("SELECT * FROM protocols ORDER BY id"):
+            definition = json.loads(r["definition"])
+            out.append(
+                ProtocolRecord(
+                    key=r["key"], name=r["name"], aliases=tuple(json.loads(r["aliases"])),
+                    description=r["description"], scope=tuple(definition["scope"]),
+                    stages=tuple(
+                        ProtocolStage(stage, stage, tuple(phrases)) for stage, phrases in definition["stages"].items()
+                    ),
+                    types=tuple(definition["types"]), fact_ids=tuple(definition["fact_ids"]),
+                )
+            )
+        return out
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._rows(
+            "SELECT (SELECT count(*) FROM facts) AS facts, (SELECT count(*) FROM sources) AS sources, "
+            "(SELECT count(*) FROM concepts) AS concepts"
+        )
+        return dict(rows[0])
+
+
+def _source(row: sqlite3.Row) -> SourceRecord:
+    return SourceRecord(
+        id=row["source_id"],
+        title=row["title"],
+        domain=row["domain"],
+        publisher=row["publisher"],
+        authors=tuple(json.loads(row["authors"])),
+        date=row["date"],
+        fact_count=row["declared_count"],
+        concept=row["concept"],
+    )
+
+
+def _fact(row: sqlite3.Row) -> FactRecord:
+    return FactRecord(
+        rowid=row["rowid"],
+        id=row["id"],
+        type=row["type"],
+        text=row["text"],
+        source=_source(row),
+        concept=row["concept"],
+        position=row["position"],
+    )
