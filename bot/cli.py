@@ -100,8 +100,13 @@ async def _search(settings: Settings, query: str, limit: int, as_json: bool) -> 
         print(
             json.dumps(
                 [
-                    {"id": h.fact.id, "type": h.fact.type, "text": h.fact.text, "source": h.fact.source.title,
-                     "score": h.score}
+                    {
+                        "id": h.fact.id,
+                        "type": h.fact.type,
+                        "text": h.fact.text,
+                        "source": h.fact.source.title,
+                        "score": h.score,
+                    }
                     for h in result.hits
                 ],
                 ensure_ascii=False,

@@ -22,7 +22,9 @@ _FACT_LINE = re.compile(r"^([a-z]+)(?=[A-Z0-9'\"“‘(\[])(.+)$")
 _SOURCE_HEADER = re.compile(
     r"^(?P<title>.+?) (?P<domain>(?:[a-z0-9-]+\.)+[a-z]{2,}) (?P<rest>.+?) (?P<count>\d+) facts?$"
 )
-_DATE = re.compile(r"^(?P<who>.*?) ?(?P<date>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}, \d{4})$")
+_DATE = re.compile(
+    r"^(?P<who>.*?) ?(?P<date>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}, \d{4})$"
+)
 _PERSPECTIVE_HEADER = re.compile(r"^(?P<model>\S+)(?P<definitive> definitive)? (?P<confidence>\d{1,3})% confidence$")
 _BRACKET_CITATION = re.compile(r"\[fact:(?P<n>\d+)\|(?P<label>[^\]]+)\]")
 _COUNT_LINE = re.compile(r"^(?P<word>Model Perspectives|Facts) \((?P<n>\d+)\)$")
@@ -211,7 +213,9 @@ class _Parser:
             fact = _FACT_LINE.match(stripped)
             if fact and fact[1] in FACT_TYPES:
                 if not page.sources:
-                    raise self.fail("fact before any source: expected a source header '<title> <domain> … n facts'", self.i)
+                    raise self.fail(
+                        "fact before any source: expected a source header '<title> <domain> … n facts'", self.i
+                    )
                 page.facts.append(Fact(fact[1], fact[2].strip(), len(page.sources) - 1, self.i))
                 counts[-1] += 1
                 continue
@@ -223,7 +227,9 @@ class _Parser:
                 continue
             if fact:
                 raise self.fail(f"unknown fact type {fact[1]!r}: expected one of {', '.join(FACT_TYPES)}", self.i)
-            raise self.fail("expected a fact line '<type><text>' or a source header '<title> <domain> … n facts'", self.i)
+            raise self.fail(
+                "expected a fact line '<type><text>' or a source header '<title> <domain> … n facts'", self.i
+            )
         self.close_source(page, counts)
         if not page.sources:
             raise self.fail("no sources: expected at least one source header after 'Sources'")
@@ -270,7 +276,7 @@ def _source_from_header(match: re.Match[str], line: int) -> Source:
 
 # --- citations ---------------------------------------------------------------------------------
 
-_STOP = frozenset("the a an of and in on to for with by as is are be or".split())
+_STOP = frozenset(["the", "a", "an", "of", "and", "in", "on", "to", "for", "with", "by", "as", "is", "are", "be", "or"])
 
 
 def words(text: str) -> list[str]:
@@ -327,14 +333,17 @@ def resolve_citations(paragraphs: Sequence[str], facts: Sequence[Fact]) -> list[
         for m in _BRACKET_CITATION.finditer(paragraph):
             index = best_fact(m["label"], facts, minimum=0.75)
             if index is None:
-                raise ParseError("<overview>", p + 1, f"citation [fact:{m['n']}|{m['label'][:50]}] matches no single fact")
+                raise ParseError(
+                    "<overview>", p + 1, f"citation [fact:{m['n']}|{m['label'][:50]}] matches no single fact"
+                )
             citations.append(Citation(p, m.start(), m.end(), m["label"], index, int(m["n"])))
         citations.extend(_glued_citations(p, paragraph, facts))
     citations.sort(key=lambda c: (c.paragraph, c.start))
     return citations
 
 
-_SENTENCE_END = re.compile(r"\.(?=\s|$)")
+# A full stop ends a sentence unless it closes an abbreviation ("et al.", "e.g.", "vs.").
+_SENTENCE_END = re.compile(r"(?<!\bal)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bDr)\.(?=\s|$)")
 _CANDIDATE_START = re.compile(r"(?:(?<=[a-z0-9)'’])|(?<=\x00,)) (?=[A-Z0-9])")
 _MAX_LABEL_WORDS = 25
 # A label glued mid-sentence starts with a capital right after an all-lower-case word.
@@ -344,9 +353,9 @@ _MID_SENTENCE_START = re.compile(r"(?:^|\s)[a-z]+ [A-Z]$")
 def _glued_citations(p: int, paragraph: str, facts: Sequence[Fact]) -> list[Citation]:
     """Find bare labels glued before a sentence's full stop ("… plasticity Neuroplasticity as a …").
 
-    For each sentence, try the earliest capitalised word not preceded by punctuation as the start of
-    a tail; the tail counts as citations only if it splits at commas into labels that each name
-    exactly one fact.
+    For each sentence, every capitalised word not preceded by punctuation may start a tail; a tail
+    counts as citations only if it splits at commas into labels that each name exactly one fact.
+    The best-scoring tail wins (the earliest on a tie), so a label does not swallow prose before it.
     """
     found: list[Citation] = []
     sentence_start = 0
@@ -354,18 +363,22 @@ def _glued_citations(p: int, paragraph: str, facts: Sequence[Fact]) -> list[Cita
     for end_match in _SENTENCE_END.finditer(masked + " "):
         end = end_match.start()
         sentence = masked[sentence_start:end]
+        best: tuple[float, int, list[tuple[str, int]]] | None = None
         for start_match in _CANDIDATE_START.finditer(sentence):
             tail_start = sentence_start + start_match.end()
             parts = _split_labels(masked[tail_start:end], facts)
             if not parts and _MID_SENTENCE_START.search(sentence[: start_match.end() + 1]):
                 parts = _mid_sentence_label(masked[tail_start:end], facts)
             if parts:
-                offset = tail_start
-                for label, index in parts:
-                    local = paragraph.index(label, offset)
-                    found.append(Citation(p, local, local + len(label), label, index, None))
-                    offset = local + len(label)
-                break
+                score = min(label_score(label, facts[index].text) for label, index in parts)
+                if best is None or score > best[0]:
+                    best = (score, tail_start, parts)
+        if best is not None:
+            offset = best[1]
+            for label, index in best[2]:
+                local = paragraph.index(label, offset)
+                found.append(Citation(p, local, local + len(label), label, index, None))
+                offset = local + len(label)
         sentence_start = end + 1
     return found
 

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     cooldown_seconds: float = Field(default=30.0, gt=0)
     mod_log_channel_id: int | None = Field(default=None, description="Channel that receives fact reports.")
     autoreply_threshold: float = Field(default=0.55, ge=0, le=1)
+    message_content_intent: bool = Field(
+        default=False, description="Read forum posts' text for auto-replies (privileged intent)."
+    )
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: IntList = Field(default_factory=list)
     health_file: Path = Field(default=Path("/tmp/factbot-health.json"))

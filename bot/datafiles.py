@@ -38,7 +38,7 @@ def load_aliases(path: Path) -> list[tuple[str, str, str]]:
     for kind, table in (("alias", "aliases"), ("intent", "intents")):
         section = data.get(table, {})
         if not isinstance(section, dict):
-            raise ParseError(path, 1, f"[{table}] must be a table of \"typed words\" = [\"terms\"]")
+            raise ParseError(path, 1, f'[{table}] must be a table of "typed words" = ["terms"]')
         for alias, terms in section.items():
             for term in _str_list(path, f"[{table}] {alias!r}", terms):
                 rows.append((alias.strip().lower(), term, kind))
@@ -97,7 +97,9 @@ def load_protocols(path: Path) -> list[dict[str, Any]]:
         stages = proto.get("stages", {})
         unknown = set(stages) - set(PROTOCOL_STAGES)
         if unknown:
-            raise ParseError(path, 1, f"{where}: unknown stage {sorted(unknown)[0]!r}; use {', '.join(PROTOCOL_STAGES)}")
+            raise ParseError(
+                path, 1, f"{where}: unknown stage {sorted(unknown)[0]!r}; use {', '.join(PROTOCOL_STAGES)}"
+            )
         out.append(
             {
                 "key": proto["key"].strip(),
@@ -115,3 +117,27 @@ def load_protocols(path: Path) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def load_compare(path: Path) -> dict[str, Any]:
+    """`[[group]]` (key, title, terms) and `[markers]` (similar, different) for /compare."""
+    data = _read(path)
+    groups = []
+    for i, group in enumerate(data.get("group", [])):
+        where = f"[[group]] #{i + 1}"
+        for key in ("key", "title"):
+            if not isinstance(group.get(key), str) or not group[key].strip():
+                raise ParseError(path, 1, f"{where}: missing {key!r}")
+        groups.append(
+            {
+                "key": group["key"],
+                "title": group["title"],
+                "terms": _str_list(path, f"{where} terms", group.get("terms", [])),
+            }
+        )
+    markers = data.get("markers", {})
+    return {
+        "groups": groups,
+        "similar": _str_list(path, "[markers] similar", markers.get("similar", [])),
+        "different": _str_list(path, "[markers] different", markers.get("different", [])),
+    }

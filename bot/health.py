@@ -10,6 +10,7 @@ because a bot that is connected but cannot read its facts answers nothing useful
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -51,10 +52,8 @@ def write_heartbeat(path: Path, *, shard_ids: list[int] | None, latency_ms: floa
         log.warning("could not write heartbeat %s: %s", path, exc)
     finally:
         if tmp_name is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
-            except OSError:
-                pass
 
 
 def _read_heartbeat(path: Path) -> tuple[dict[str, Any] | None, str]:

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from bot.concept_page import ConceptPage, ParseError, parse_file, resolve_citations
-from bot.datafiles import load_aliases, load_papers, load_protocols
+from bot.datafiles import load_aliases, load_compare, load_papers, load_protocols
 
 # Bump when the schema or the derived tables change, so existing databases get rebuilt.
 BUILD_VERSION = "3"
@@ -158,6 +158,7 @@ def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildR
     aliases = load_aliases(data_dir / "aliases.toml")
     papers = load_papers(data_dir / "papers.toml")
     protocols = load_protocols(data_dir / "protocols.toml")
+    compare = load_compare(data_dir / "compare.toml")
     conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -200000;")
     conn.executescript(schema_sql())
     report = BuildReport(data_hash=digest, built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), seconds=0)
@@ -178,14 +179,28 @@ def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildR
         for paper in papers:
             conn.execute(
                 "INSERT INTO papers(title, authors, journal, year, doi, tags, summary, match) VALUES (?,?,?,?,?,?,?,?)",
-                (paper["title"], json.dumps(paper["authors"]), paper["journal"], paper["year"], paper["doi"],
-                 json.dumps(paper["tags"]), paper["summary"], json.dumps(paper["match"])),
+                (
+                    paper["title"],
+                    json.dumps(paper["authors"]),
+                    paper["journal"],
+                    paper["year"],
+                    paper["doi"],
+                    json.dumps(paper["tags"]),
+                    paper["summary"],
+                    json.dumps(paper["match"]),
+                ),
             )
         for proto in protocols:
             definition = {key: proto[key] for key in ("scope", "stages", "fact_ids", "types")}
             conn.execute(
                 "INSERT INTO protocols(key, name, aliases, description, definition) VALUES (?,?,?,?,?)",
-                (proto["key"], proto["name"], json.dumps(proto["aliases"]), proto["description"], json.dumps(definition)),
+                (
+                    proto["key"],
+                    proto["name"],
+                    json.dumps(proto["aliases"]),
+                    proto["description"],
+                    json.dumps(definition),
+                ),
             )
         _check_pinned_fact_ids(conn, data_dir, protocols)
         conn.execute("INSERT INTO facts_fts(facts_fts) VALUES ('rebuild')")
@@ -203,6 +218,7 @@ def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildR
             "build_version": BUILD_VERSION,
             "fact_count": str(report.total_facts),
             "source_count": str(len(report.facts_by_source)),
+            "compare": json.dumps(compare),
         }
         conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", meta.items())
     conn.execute("PRAGMA optimize")
@@ -221,8 +237,15 @@ def _insert_page(
     for source in page.sources:
         cur = conn.execute(
             "INSERT INTO sources(concept_id, title, domain, publisher, authors, date, declared_count) VALUES (?,?,?,?,?,?,?)",
-            (concept_id, source.title, source.domain, source.publisher, json.dumps(source.authors), source.date,
-             source.declared_count),
+            (
+                concept_id,
+                source.title,
+                source.domain,
+                source.publisher,
+                json.dumps(source.authors),
+                source.date,
+                source.declared_count,
+            ),
         )
         source_ids.append(cur.lastrowid)
         report.facts_by_source.append((page.name, source.title, source.declared_count))
@@ -230,11 +253,11 @@ def _insert_page(
     rows = []
     for fact, fact_id in zip(page.facts, ids, strict=True):
         positions[fact.source_index] += 1
-        rows.append((fact_id, concept_id, source_ids[fact.source_index], fact.type, fact.text, positions[fact.source_index]))
+        rows.append(
+            (fact_id, concept_id, source_ids[fact.source_index], fact.type, fact.text, positions[fact.source_index])
+        )
         types[fact.type] += 1
-    conn.executemany(
-        "INSERT INTO facts(id, concept_id, source_id, type, text, position) VALUES (?,?,?,?,?,?)", rows
-    )
+    conn.executemany("INSERT INTO facts(id, concept_id, source_id, type, text, position) VALUES (?,?,?,?,?,?)", rows)
     citation_rows = [
         (concept_id, "overview", c.paragraph, c.start, c.end, c.label, ids[c.fact_index], c.exporter_id)
         for c in page.citations
@@ -261,7 +284,9 @@ def _check_pinned_fact_ids(conn: sqlite3.Connection, data_dir: Path, protocols: 
     for proto in protocols:
         for fact_id in proto["fact_ids"]:  # type: ignore[attr-defined]
             if conn.execute("SELECT 1 FROM facts WHERE id = ?", (fact_id,)).fetchone() is None:
-                raise ParseError(data_dir / "protocols.toml", 1, f"protocol {proto['key']!r}: unknown fact id {fact_id!r}")
+                raise ParseError(
+                    data_dir / "protocols.toml", 1, f"protocol {proto['key']!r}: unknown fact id {fact_id!r}"
+                )
 
 
 def _insert_vocabulary(conn: sqlite3.Connection) -> None:

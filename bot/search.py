@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import snowballstemmer
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.models import FactRecord
 from bot.store import FactStore
@@ -35,19 +36,185 @@ SMALL_STORE = 50_000
 # On larger stores a term found in more than this share of facts does not drive the candidate fetch.
 COMMON_SHARE = 0.02
 INTENT_WEIGHT = 0.35
+EXPANSION_CREDIT = 0.85
 
 _WORD = re.compile(r"[a-z0-9]+(?:(?:[-'’.,/][a-z0-9]+)(?<![.,]\d{4}))*")
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
 STOPWORDS = frozenset(
-    """a about above after again against all am an and any are aren't as at be because been before being
-    below between both but by can can't could did didn't do does doesn't doing don't down during each
-    few for from further get gets got had has have having he her here hers him his how i i'd i'm if in
-    into is isn't it it's its itself just know let's like me more most much my myself no nor not of off
-    on once only or other our ours out over own please same she should so some such tell than that that's
-    the their theirs them then there these they this those through to too under until up very was we
-    were what what's when where which while who whom why will with would you your yours anyone anybody
-    someone something thing things really actually info information stuff lot lots ok okay hi hello hey
-    thanks thank pls plz anything everything everyone here say says said""".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "aren't",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "can't",
+        "could",
+        "did",
+        "didn't",
+        "do",
+        "does",
+        "doesn't",
+        "doing",
+        "don't",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "get",
+        "gets",
+        "got",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "i'd",
+        "i'm",
+        "if",
+        "in",
+        "into",
+        "is",
+        "isn't",
+        "it",
+        "it's",
+        "its",
+        "itself",
+        "just",
+        "know",
+        "let's",
+        "like",
+        "me",
+        "more",
+        "most",
+        "much",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "please",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "tell",
+        "than",
+        "that",
+        "that's",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "what's",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "anyone",
+        "anybody",
+        "someone",
+        "something",
+        "thing",
+        "things",
+        "really",
+        "actually",
+        "info",
+        "information",
+        "stuff",
+        "lot",
+        "lots",
+        "ok",
+        "okay",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "thank",
+        "pls",
+        "plz",
+        "anything",
+        "everything",
+        "everyone",
+        "here",
+        "say",
+        "says",
+        "said",
+        "good",
+        "great",
+        "nice",
+        "guys",
+    ]
 )
 
 _stemmer = snowballstemmer.stemmer("porter")
@@ -85,13 +252,19 @@ def fts_phrase(term: str) -> str | None:
 
 @dataclass
 class Group:
-    """One idea of the query: the words typed plus the terms they stand for."""
+    """One idea of the query: the words typed plus the terms they stand for.
+
+    A fact that contains what was typed (or its spelling correction) covers the idea fully; one that
+    only contains an alias expansion covers it at `EXPANSION_CREDIT`, so "k-hole" prefers the paper
+    titled "Journey through the K-hole" over facts that merely say "dissociative".
+    """
 
     typed: str
     terms: list[str]
     weight: float = 1.0
     kind: str = "word"  # word | alias | corrected | intent
     docs: int = 0
+    literal: int = 1  # how many leading terms are what was typed (full credit)
 
     def expression(self) -> str | None:
         phrases = list(dict.fromkeys(p for p in (fts_phrase(t) for t in self.terms) if p))
@@ -101,6 +274,13 @@ class Group:
 
     def stem_sequences(self) -> list[tuple[str, ...]]:
         return [tuple(stem(t) for t in fts_tokens(term)) for term in self.terms if fts_tokens(term)]
+
+    def credited_sequences(self) -> list[tuple[tuple[str, ...], float]]:
+        return [
+            (tuple(stem(t) for t in fts_tokens(term)), 1.0 if i < self.literal else EXPANSION_CREDIT)
+            for i, term in enumerate(self.terms)
+            if fts_tokens(term)
+        ]
 
 
 @dataclass(frozen=True)
@@ -138,13 +318,16 @@ class Searcher:
 
     def __init__(self, store: FactStore) -> None:
         self.store = store
-        self._phrases = {**{k: ("intent", v) for k, v in store.intents.items()},
-                         **{k: ("alias", v) for k, v in store.aliases.items()}}
+        self._phrases = {
+            **{k: ("intent", v) for k, v in store.intents.items()},
+            **{k: ("alias", v) for k, v in store.aliases.items()},
+        }
         self._max_phrase = max((len(tokenize(k)) for k in self._phrases), default=1)
         self._by_length: dict[int, list[str]] = {}
         for word in store.vocabulary:
             self._by_length.setdefault(len(word), []).append(word)
         self._sorted_vocabulary = sorted(store.vocabulary)
+        self._known_stems = {stem(w) for w in store.vocabulary}
 
     # --- query analysis -------------------------------------------------------------------------
 
@@ -160,13 +343,13 @@ class Searcher:
                 phrase = " ".join(words[i : i + size])
                 if phrase in self._phrases:
                     kind, terms = self._phrases[phrase]
-                    if kind == "intent":
-                        groups.append(Group(phrase, list(terms), INTENT_WEIGHT, "intent"))
-                        if size == 1 and phrase not in STOPWORDS:
-                            groups.append(Group(phrase, [phrase]))
+                    if kind == "intent" and all(w in STOPWORDS for w in phrase.split()):
+                        # "how long", "is it safe": a soft hint of what the answer contains.
+                        groups.append(Group(phrase, list(terms), INTENT_WEIGHT, "intent", literal=0))
                     else:
                         groups.append(Group(phrase, [phrase, *terms], 1.0, "alias"))
-                        result.expanded[phrase] = list(terms)
+                        if kind == "alias":
+                            result.expanded[phrase] = list(terms)
                     i += size
                     matched = True
                     break
@@ -176,7 +359,7 @@ class Searcher:
             i += 1
             if word in STOPWORDS or len(fts_tokens(word)) == 0:
                 continue
-            if word in self.store.vocabulary or not word.isalpha() or len(word) < 5:
+            if word in self.store.vocabulary or not word.isalpha() or len(word) < 5 or stem(word) in self._known_stems:
                 groups.append(Group(word, [word]))
                 continue
             correction = self.correct(word)
@@ -190,16 +373,32 @@ class Searcher:
             groups.append(Group(word, [correction, *alias_terms], 1.0, "corrected"))
         return groups, result
 
-    def correct(self, word: str) -> str | None:
-        """The vocabulary word (or alias) a misspelt word most likely meant, or None if unsure."""
-        choices = [w for n in range(len(word) - 2, len(word) + 3) for w in self._by_length.get(n, ())]
-        choices += [a for a in self.store.aliases if abs(len(a) - len(word)) <= 2 and " " not in a]
-        found = process.extract(word, choices, scorer=fuzz.ratio, score_cutoff=80, limit=5)
+    def correct(self, word: str, known_stems: set[str] | None = None) -> str | None:
+        """The vocabulary word (or alias) a misspelt word most likely meant, or None if unsure.
+
+        Only typo-sized edits count (one edit, or two in words of eight letters or more, a swap of
+        neighbours being one edit), so real words the store lacks ("hooked") are not bent into
+        unrelated ones ("hood").
+        """
+        allowed = 1 if len(word) < 8 else 2
+        choices = [w for n in range(len(word) - allowed, len(word) + allowed + 1) for w in self._by_length.get(n, ())]
+        choices += [a for a in self.store.aliases if abs(len(a) - len(word)) <= allowed and " " not in a]
+        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=allowed, limit=8)
         if not found:
             return None
-        best_score = found[0][1]
-        near = [f[0] for f in found if f[1] >= best_score - 3]
-        return max(near, key=lambda w: (self.store.vocabulary.get(w, 0) + (10**6 if w in self.store.aliases else 0)))
+        if len(word) < 6:  # short words: only a swap of neighbours ("apena" → "apnea"), never a new letter
+            found = [f for f in found if sorted(f[0]) == sorted(word)]
+            if not found:
+                return None
+        best = min(f[1] for f in found)
+        near = [f[0] for f in found if f[1] == best]
+        return max(
+            near,
+            key=lambda w: (
+                w[0] == word[0],
+                self.store.vocabulary.get(w, 0) + (10**6 if w in self.store.aliases else 0),
+            ),
+        )
 
     def suggest(self, words: Sequence[str], limit: int = 5) -> list[str]:
         """Did-you-mean candidates for words that found nothing: close vocabulary words and aliases."""
@@ -235,7 +434,9 @@ class Searcher:
         stems = {s for g in groups for seq in g.stem_sequences() for s in seq}
         docs = await self.store.term_docs(stems)
         for group in groups:
-            group.docs = min(total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in group.stem_sequences()))
+            group.docs = min(
+                total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in group.stem_sequences())
+            )
         found = [g for g in groups if g.docs > 0]
         result.unknown = [g.typed for g in groups if g.docs == 0 and g.kind != "intent"]
         if not any(g.kind != "intent" for g in found):
@@ -293,12 +494,11 @@ def _coverage(fact: FactRecord, groups: Sequence[Group], total: int, typed: Sequ
         weight = group.weight * _idf(group.docs, total)
         possible += weight
         best = 0.0
-        for seq in group.stem_sequences():
-            if len(seq) == 1 and seq[0] in stem_set or len(seq) > 1 and f" {' '.join(seq)} " in joined:
-                best = 1.0
-                break
-            if all(s in title_stems for s in seq):
-                best = max(best, 0.5)
+        for seq, credit in group.credited_sequences():
+            if (len(seq) == 1 and seq[0] in stem_set) or (len(seq) > 1 and f" {' '.join(seq)} " in joined):
+                best = max(best, credit)
+            elif all(s in title_stems for s in seq):
+                best = max(best, 0.5 * credit)
         gained += weight * best
     typed_stems = [stem(w) for w in typed if w not in STOPWORDS]
     pairs = [f" {a} {b} " for a, b in zip(typed_stems, typed_stems[1:], strict=False)]

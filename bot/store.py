@@ -70,6 +70,7 @@ class FactStore:
             table.setdefault(row["alias"], []).append(row["canonical"])
         self.meta = {row["key"]: row["value"] for row in await self._rows("SELECT key, value FROM meta")}
         self.fact_count = int(self.meta.get("fact_count", "0"))
+        self.compare_config: dict[str, Any] = json.loads(self.meta.get("compare", "{}"))
         self.vocabulary = {row["word"]: row["docs"] for row in await self._rows("SELECT word, docs FROM words")}
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
@@ -184,8 +185,9 @@ class FactStore:
             return None
         concept_id = rows[0]["id"]
         citations = [
-            CitationRecord(r["section"], r["paragraph"], r["start"], r["end"], r["label"], r["fact_id"],
-                           r["exporter_id"] is None)
+            CitationRecord(
+                r["section"], r["paragraph"], r["start"], r["end"], r["label"], r["fact_id"], r["exporter_id"] is None
+            )
             for r in await self._rows(
                 "SELECT * FROM citations WHERE concept_id = ? ORDER BY section, paragraph, start", (concept_id,)
             )
@@ -219,8 +221,13 @@ class FactStore:
     async def papers(self) -> list[PaperRecord]:
         return [
             PaperRecord(
-                title=r["title"], authors=tuple(json.loads(r["authors"])), journal=r["journal"], year=r["year"],
-                doi=r["doi"], tags=tuple(json.loads(r["tags"])), summary=r["summary"],
+                title=r["title"],
+                authors=tuple(json.loads(r["authors"])),
+                journal=r["journal"],
+                year=r["year"],
+                doi=r["doi"],
+                tags=tuple(json.loads(r["tags"])),
+                summary=r["summary"],
                 match=tuple(json.loads(r["match"])),
             )
             for r in await self._rows("SELECT * FROM papers ORDER BY id")
@@ -232,12 +239,16 @@ class FactStore:
             definition = json.loads(r["definition"])
             out.append(
                 ProtocolRecord(
-                    key=r["key"], name=r["name"], aliases=tuple(json.loads(r["aliases"])),
-                    description=r["description"], scope=tuple(definition["scope"]),
+                    key=r["key"],
+                    name=r["name"],
+                    aliases=tuple(json.loads(r["aliases"])),
+                    description=r["description"],
+                    scope=tuple(definition["scope"]),
                     stages=tuple(
                         ProtocolStage(stage, stage, tuple(phrases)) for stage, phrases in definition["stages"].items()
                     ),
-                    types=tuple(definition["types"]), fact_ids=tuple(definition["fact_ids"]),
+                    types=tuple(definition["types"]),
+                    fact_ids=tuple(definition["fact_ids"]),
                 )
             )
         return out

@@ -1,0 +1,1 @@
+"""Thin adapters between Discord interactions and the answers in `bot/`: no SQL, no rendering here."""

@@ -1,0 +1,545 @@
+"""The answers behind every command: search and the store in, a `Reply` out.
+
+Cogs, buttons and the offline console call these methods and nothing else, so an answer is
+assembled exactly one way. Nothing here knows about interactions; views get attached by
+`bot.views` from the plain data each answer carries (`Reply.view` is set only there).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import discord
+from rapidfuzz import fuzz, process
+
+from bot.models import FactRecord, PaperRecord, ProtocolRecord, SourceRecord
+from bot.render import (
+    TYPE_BADGES,
+    answer_embed,
+    escape,
+    fact_field,
+    fact_row,
+    message_reply,
+    pack_rows,
+    paper_field,
+    short_source,
+    source_line,
+)
+from bot.reply import CHOICE_TEXT, CHOICES, Reply, clip
+from bot.safety import mentions_crisis
+from bot.search import STOPWORDS, Searcher, SearchResult, fts_phrase, fts_tokens, normalize, stem, tokenize
+
+PAGE_SIZE = 5
+MAX_RESULTS = 25
+PROTOCOL_LINES_PER_STAGE = 4
+STAGE_TITLES = {
+    "eligibility": "1 · Who it is for, who is excluded",
+    "preparation": "2 · Preparation",
+    "course": "3 · Course and schedule",
+    "session": "4 · The session itself",
+    "aftercare": "5 · After-care and maintenance",
+}
+PROTOCOL_DISCLAIMER = (
+    "This describes what the studies and clinics in the sources did. It is not a dosing instruction "
+    "and not what anyone should take."
+)
+FACT_ID = re.compile(r"^(?:id:)?\s*([a-z]-[0-9a-f]{6,40})$", re.IGNORECASE)
+_NUMBER_WORDS = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "single": "1",
+    "twice": "2",
+    "thrice": "3",
+}
+
+MissRecorder = Callable[[str, bool], Awaitable[None]]
+
+
+@dataclass
+class FactPage:
+    """What the pager needs to show another page of the same `/fact` answer."""
+
+    query: str
+    page: int
+    pages: int
+    fact_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Choice:
+    """An autocomplete choice; both parts at most 100 characters (Discord's rule)."""
+
+    name: str
+    value: str
+
+
+class Answers:
+    """Every command's answer, built from one open store."""
+
+    def __init__(self, searcher: Searcher, on_query: MissRecorder | None = None) -> None:
+        self.searcher = searcher
+        self.store = searcher.store
+        self.on_query = on_query
+
+    # --- /fact ---------------------------------------------------------------------------------
+
+    async def fact(self, query: str, *, page: int = 0, private: bool = False) -> tuple[Reply, FactPage | None]:
+        """Best facts for `query`, five a page, with what search did to the query."""
+        cleaned = normalize(query)
+        if FACT_ID.match(cleaned):
+            return await self.fact_by_id(cleaned, private=private), None
+        if not tokenize(cleaned):
+            return message_reply(
+                "Nothing to search for", "Type a few words, e.g. `/fact query: benzos and ketamine`."
+            ), None
+        result = await self.searcher.search(cleaned, limit=MAX_RESULTS)
+        if self.on_query:
+            await self.on_query(cleaned, bool(result.hits))
+        crisis = mentions_crisis(query)
+        if not result.hits:
+            reply = self.no_match(result)
+            reply.crisis = crisis
+            return reply, None
+        pages = (len(result.hits) + PAGE_SIZE - 1) // PAGE_SIZE
+        page = max(0, min(page, pages - 1))
+        shown = result.hits[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        embed = answer_embed(f"Facts for “{clip(cleaned, 200)}”", self._search_note(result))
+        for rank, hit in enumerate(shown, page * PAGE_SIZE + 1):
+            name, value = fact_field(hit.fact, rank)
+            embed.add_field(name=name, value=value, inline=False)
+        embed.set_footer(text=f"Page {page + 1}/{pages} · {len(result.hits)} facts")
+        reply = Reply([embed], ephemeral=private, crisis=crisis)
+        return reply, FactPage(cleaned, page, pages, [h.fact.id for h in shown])
+
+    def _search_note(self, result: SearchResult) -> str | None:
+        notes = []
+        if result.rewritten:
+            notes.append(f"Showing results for **{escape(result.rewritten)}**")
+        if result.unknown:
+            notes.append("No fact mentions: " + ", ".join(f"“{escape(w)}”" for w in result.unknown[:5]))
+        return "\n".join(notes) or None
+
+    def no_match(self, result: SearchResult) -> Reply:
+        text = f"No fact matches “{escape(clip(result.query, 200))}”."
+        if result.suggestions:
+            text += "\nDid you mean: " + ", ".join(f"**{escape(s)}**" for s in result.suggestions) + "?"
+        text += "\nTry fewer or more common words, a substance name, or `/source` for a paper."
+        return message_reply("No matching facts", text)
+
+    async def fact_by_id(self, fact_id: str, *, private: bool = False) -> Reply:
+        """One fact in full, its source, and the facts cited next to it in the concept overview."""
+        match = FACT_ID.match(normalize(fact_id))
+        fact = await self.store.fact(match.group(1)) if match else None
+        if fact is None:
+            near = await self.store.fact_ids_like(normalize(fact_id).lower()[:4], limit=5) if fact_id.strip() else []
+            hint = f"\nDid you mean: {', '.join(f'`{i}`' for i in near)}?" if near else ""
+            return message_reply("Unknown fact id", f"No fact has the id `{escape(clip(fact_id, 60))}`.{hint}")
+        embed = answer_embed(f"{TYPE_BADGES.get(fact.type, fact.type)} · {fact.id}", escape(fact.text))
+        embed.add_field(name="Source", value=source_line(fact.source), inline=False)
+        embed.add_field(name="Concept", value=escape(fact.concept), inline=True)
+        embed.add_field(
+            name="Position", value=f"fact {fact.position} of {fact.source.fact_count} in this source", inline=True
+        )
+        neighbours = await self.store.facts((await self.store.citing_neighbours(fact.id))[:5])
+        if neighbours:
+            rows = [fact_row(n, 180) for n in neighbours.values()]
+            for name, value in pack_rows("Cited next to it in the overview", rows)[:2]:
+                embed.add_field(name=name, value=value, inline=False)
+        return Reply([embed], ephemeral=private)
+
+    async def autocomplete_fact(self, current: str) -> list[Choice]:
+        """Up to 25 choices while typing: completed query words first, then matching facts (by id)."""
+        text = normalize(current)
+        words = tokenize(text)
+        if not words:
+            names = await self.store.concept_names()
+            examples = [*names, *(p.name for p in await self.store.protocols())]
+            return [Choice(clip(e, CHOICE_TEXT), clip(e, CHOICE_TEXT)) for e in examples][:CHOICES]
+        choices: list[Choice] = []
+        if not text.endswith(" ") and len(words[-1]) >= 2:
+            completed = self.searcher.complete_word(words[-1])
+            if completed and completed != words[-1]:
+                suggestion = " ".join([*words[:-1], completed])
+                choices.append(Choice(clip(suggestion, CHOICE_TEXT), clip(suggestion, CHOICE_TEXT)))
+                words = [*words[:-1], completed]
+        result = await self.searcher.search(" ".join(words), limit=CHOICES - len(choices))
+        for hit in result.hits:
+            choices.append(Choice(clip(f"{hit.fact.id} · {hit.fact.text}", CHOICE_TEXT), hit.fact.id))
+        return choices[:CHOICES]
+
+    # --- /source -------------------------------------------------------------------------------
+
+    async def source(self, query: str, *, private: bool = False) -> Reply:
+        """A source card: where it is from, what it holds, and its facts most relevant to the query."""
+        cleaned = normalize(query)
+        if not tokenize(cleaned):
+            return message_reply("Nothing to search for", "Type part of a title, e.g. `/source query: montreal model`.")
+        paper = await self._paper_for(cleaned)
+        source = await self._best_source(cleaned)
+        if source is None and paper is None:
+            titles = [s.title for s in await self.store.sources(limit=400)]
+            near = process.extract(cleaned, titles, scorer=fuzz.WRatio, limit=3, score_cutoff=50)
+            hint = "\nDid you mean: " + "; ".join(f"**{escape(t)}**" for t, _, _ in near) + "?" if near else ""
+            return message_reply("No matching source", f"No source title matches “{escape(clip(cleaned, 200))}”.{hint}")
+        if source is None:
+            assert paper is not None
+            return await self._paper_card(paper, cleaned, private)
+        mix = await self.store.source_type_mix(source.id)
+        embed = answer_embed(source.title)
+        embed.url = source.url
+        embed.add_field(name="Site", value=f"[{source.domain}]({source.url})", inline=True)
+        embed.add_field(name="Publisher", value=escape(source.publisher) or "—", inline=True)
+        embed.add_field(name="Date", value=source.date or "not given", inline=True)
+        if source.authors:
+            embed.add_field(name="Authors", value=escape(", ".join(source.authors)), inline=False)
+        embed.add_field(
+            name=f"{source.fact_count} facts",
+            value=", ".join(f"{n} {t}" for t, n in mix.items()) or "—",
+            inline=False,
+        )
+        paper = paper or await self._paper_for(source.title)
+        if paper:
+            name, value = paper_field(paper)
+            embed.add_field(name=name, value=value, inline=False)
+        relevant = await self._relevant_in_source(cleaned, source)
+        for name, value in pack_rows("Most relevant facts", [fact_row(f, 220) for f in relevant])[:2]:
+            embed.add_field(name=name, value=value, inline=False)
+        return Reply([embed], ephemeral=private)
+
+    async def _best_source(self, query: str) -> SourceRecord | None:
+        words = [w for w in tokenize(query) if w not in STOPWORDS]
+        phrases = [p for p in (fts_phrase(w) for w in words) if p]
+        if phrases:
+            found = await self.store.search_sources(" OR ".join(phrases), 10)
+            if found:
+                return max(found, key=lambda s: (fuzz.token_set_ratio(query, s.title), s.fact_count))
+        sources = await self.store.sources(limit=2000)
+        best = process.extractOne(query, [s.title for s in sources], scorer=fuzz.WRatio, score_cutoff=80)
+        return sources[best[2]] if best else None
+
+    async def _paper_for(self, text: str) -> PaperRecord | None:
+        lowered = text.lower()
+        for paper in await self.store.papers():
+            if (
+                any(m.lower() in lowered for m in paper.match)
+                or fuzz.token_set_ratio(lowered, paper.title.lower()) >= 90
+            ):
+                return paper
+        return None
+
+    async def _relevant_in_source(self, query: str, source: SourceRecord) -> list[FactRecord]:
+        result = await self.searcher.search(query, limit=200)
+        relevant = [h.fact for h in result.hits if h.fact.source.id == source.id][:3]
+        if len(relevant) < 3:
+            seen = {f.id for f in relevant}
+            relevant += [f for f in (await self.store.facts_of_source(source.id))[:6] if f.id not in seen][
+                : 3 - len(relevant)
+            ]
+        return relevant
+
+    async def _paper_card(self, paper: PaperRecord, query: str, private: bool) -> Reply:
+        embed = answer_embed(paper.title, escape(paper.summary) or None)
+        if paper.doi_url:
+            embed.url = paper.doi_url
+        name, value = paper_field(paper)
+        embed.add_field(name=name, value=value, inline=False)
+        mentions: list[FactRecord] = []
+        for phrase in paper.match:
+            expression = fts_phrase(phrase)
+            if expression:
+                rows = await self.store.ranked_candidates(_in_text(expression), 5)
+                mentions += (await self.store.facts_by_rowid([r for r, _ in rows])).values()
+        rows = [fact_row(f, 220) for f in {f.id: f for f in mentions}.values()][:4]
+        for name, value in pack_rows("Facts that cite it", rows)[:2]:
+            embed.add_field(name=name, value=value, inline=False)
+        return Reply([embed], ephemeral=private)
+
+    async def autocomplete_source(self, current: str) -> list[Choice]:
+        text = normalize(current).lower()
+        titles = list(
+            dict.fromkeys(
+                [s.title for s in await self.store.sources(limit=2000)] + [p.title for p in await self.store.papers()]
+            )
+        )
+        if text:
+            ranked = process.extract(text, titles, scorer=fuzz.WRatio, limit=CHOICES, score_cutoff=40)
+            titles = [t for t, _, _ in ranked]
+        return [Choice(clip(t, CHOICE_TEXT), clip(t, CHOICE_TEXT)) for t in titles[:CHOICES]]
+
+    # --- /protocol -----------------------------------------------------------------------------
+
+    async def find_protocol(self, name: str) -> tuple[ProtocolRecord | None, list[ProtocolRecord]]:
+        protocols = await self.store.protocols()
+        wanted = normalize(name).lower()
+        for proto in protocols:
+            if wanted in (proto.key, proto.name.lower(), *[a.lower() for a in proto.aliases]):
+                return proto, protocols
+        keys = {f"{p.name} {' '.join(p.aliases)}": p for p in protocols}
+        best = process.extractOne(wanted, list(keys), scorer=fuzz.WRatio, score_cutoff=75) if wanted else None
+        return (keys[best[0]] if best else None), protocols
+
+    async def protocol(self, name: str, *, private: bool = False) -> Reply:
+        """A protocol as the literature describes it, stage by stage, every line sourced."""
+        proto, protocols = await self.find_protocol(name)
+        if proto is None:
+            listing = "\n".join(f"• **{escape(p.name)}** — `{p.key}`" for p in protocols)
+            return message_reply(
+                "Unknown protocol", f"No protocol is called “{escape(clip(name, 100))}”. Known protocols:\n{listing}"
+            )
+        stages = await self.protocol_facts(proto)
+        embed = answer_embed(proto.name, f"{escape(proto.description)}\n\n⚠️ {PROTOCOL_DISCLAIMER}")
+        for stage, facts in stages.items():
+            rows = [fact_row(f, 330) for f in facts]
+            for title, value in pack_rows(STAGE_TITLES[stage], rows)[:2]:
+                embed.add_field(name=title, value=value, inline=False)
+        if not stages:
+            embed.add_field(
+                name="No facts yet", value="The fact store holds no facts for this protocol's stages.", inline=False
+            )
+        return Reply([embed], ephemeral=private)
+
+    async def protocol_facts(self, proto: ProtocolRecord) -> dict[str, list[FactRecord]]:
+        """Facts per stage: each matches the protocol's scope and the stage; each used once, in file order."""
+        scope = " OR ".join(p for p in (fts_phrase(s) for s in proto.scope) if p)
+        used: set[str] = set()
+        stages: dict[str, list[FactRecord]] = {}
+        pinned = await self.store.facts(list(proto.fact_ids))
+        for stage in proto.stages:
+            selectors = " OR ".join(p for p in (fts_phrase(s) for s in stage.selectors) if p)
+            if not scope or not selectors:
+                continue
+            rows = await self.store.ranked_candidates(_in_text(f"({scope}) AND ({selectors})"), 60)
+            facts = await self.store.facts_by_rowid([r for r, _ in rows])
+            ranked = [
+                facts[r] for r, _ in rows if r in facts and facts[r].type in proto.types and facts[r].id not in used
+            ]
+            ranked.sort(key=lambda f: f.type not in ("procedure", "measurement"))  # stable: keeps BM25 order
+            chosen = sorted(ranked[:PROTOCOL_LINES_PER_STAGE], key=lambda f: (f.source.id, f.position))
+            used.update(f.id for f in chosen)
+            if chosen:
+                stages[stage.key] = chosen
+        extra = [f for f in pinned.values() if f.id not in used]
+        if extra:
+            stages.setdefault("course", []).extend(extra)
+        return stages
+
+    async def autocomplete_protocol(self, current: str) -> list[Choice]:
+        protocols = await self.store.protocols()
+        text = normalize(current).lower()
+        if text:
+            scored = sorted(
+                protocols,
+                key=lambda p: -max(fuzz.WRatio(text, s.lower()) for s in (p.name, p.key, *p.aliases)),
+            )
+            protocols = scored
+        return [Choice(clip(p.name, CHOICE_TEXT), p.key) for p in protocols][:CHOICES]
+
+    # --- /compare ------------------------------------------------------------------------------
+
+    def substance_terms(self, name: str) -> tuple[str, list[str]]:
+        """(canonical name, terms that mean it in facts) for what a person typed: aliases count."""
+        typed = normalize(name).lower()
+        terms = self.store.aliases.get(typed)
+        if terms is None:
+            corrected = (
+                self.searcher.correct(typed)
+                if typed.isalpha() and len(typed) >= 5 and typed not in self.store.vocabulary
+                else None
+            )
+            if corrected:
+                typed = corrected
+                terms = self.store.aliases.get(typed)
+        canonical = terms[0] if terms else typed
+        return canonical, list(dict.fromkeys([canonical, *(terms or [])]))
+
+    async def compare(self, first: str, second: str, *, private: bool = False) -> Reply:
+        """Side by side from the facts that mention both: grouped, similar vs different, conflicts shown."""
+        (name_a, terms_a), (name_b, terms_b) = self.substance_terms(first), self.substance_terms(second)
+        if not tokenize(name_a) or not tokenize(name_b):
+            return message_reply(
+                "Two substances needed", "Give two names, e.g. `/compare first: ketamine second: psilocybin`."
+            )
+        if stem(name_a.lower()) == stem(name_b.lower()):
+            return message_reply(
+                "Same substance twice",
+                f"“{escape(first)}” and “{escape(second)}” both mean **{escape(name_a)}**. "
+                f"Try `/fact query: {escape(name_a)}`, or compare it with another substance, e.g. psilocybin.",
+            )
+        expr_a, expr_b = _any_of(terms_a), _any_of(terms_b)
+        unknown = [
+            n
+            for n, e in ((name_a, expr_a), (name_b, expr_b))
+            if not e or not await self.store.ranked_candidates(_in_text(e), 1)
+        ]
+        if unknown:
+            return message_reply(
+                "Nothing to compare",
+                "No fact mentions " + " or ".join(f"**{escape(u)}**" for u in unknown) + ". "
+                "Substances the store knows include: " + ", ".join(await self._known_substances()) + ".",
+            )
+        rows = await self.store.ranked_candidates(_in_text(f"{expr_a} AND {expr_b}"), 120)
+        facts = sorted(
+            (await self.store.facts_by_rowid([r for r, _ in rows])).values(), key=lambda f: (f.source.id, f.position)
+        )
+        concepts = {c.lower() for c in await self.store.concept_names()}
+        basis = [n for n in (name_a, name_b) if n.lower() not in concepts]
+        description = f"**{escape(name_a)}** and **{escape(name_b)}**: {len(facts)} facts mention both."
+        if basis:
+            description += (
+                f"\nThere is no concept page for {' or '.join(escape(b) for b in basis)} yet: this comparison rests "
+                f"only on those {len(facts)} facts, found in the pages of "
+                + ", ".join(sorted({escape(f.concept) for f in facts}))
+                + "."
+            )
+        description += "\n≈ similarity · ≠ difference"
+        embed = answer_embed(f"{name_a} vs {name_b}", description)
+        if not facts:
+            embed.add_field(
+                name="No shared facts", value="No single fact mentions both. Try `/fact` for each.", inline=False
+            )
+            return Reply([embed], ephemeral=private)
+        config = self.store.compare_config
+        conflicts = _conflicts(facts)
+        in_conflict = {f.id for pair in conflicts for f in pair}
+        grouped = _group_facts([f for f in facts if f.id not in in_conflict], config.get("groups", []))
+        similar = [_stems(m) for m in config.get("similar", [])]
+        different = [_stems(m) for m in config.get("different", [])]
+        for title, members in grouped:
+            marked = [(_marker(f, similar, different), f) for f in members]
+            marked.sort(key=lambda mf: (mf[0] != "≈", mf[1].source.id, mf[1].position))
+            for name, value in pack_rows(title, [fact_row(f, 240, marker) for marker, f in marked[:4]])[:1]:
+                embed.add_field(name=name, value=value, inline=False)
+        for a, b in conflicts[:2]:
+            value = f"{fact_row(a, 220, '①')}\n{fact_row(b, 220, '②')}"
+            embed.add_field(name="⚔️ Conflicting facts (shown as stated; not merged)", value=value, inline=False)
+        return Reply([embed], ephemeral=private)
+
+    async def _known_substances(self) -> list[str]:
+        names = {t for terms in self.store.aliases.values() for t in terms[:1]}
+        known = [n for n in sorted(names, key=str.lower) if n.isalpha() and n.lower() in self.store.vocabulary]
+        return [escape(n) for n in known[:12]]
+
+    async def autocomplete_substance(self, current: str) -> list[Choice]:
+        names = sorted({*await self.store.concept_names(), *(t[0] for t in self.store.aliases.values())}, key=str.lower)
+        names = [n for n in names if n.lower() in self.store.vocabulary or n in await self.store.concept_names()]
+        text = normalize(current).lower()
+        if text:
+            names = [
+                n
+                for n, _, _ in process.extract(
+                    text, names + list(self.store.aliases), scorer=fuzz.WRatio, limit=CHOICES
+                )
+            ]
+        return [Choice(clip(n, CHOICE_TEXT), clip(n, CHOICE_TEXT)) for n in dict.fromkeys(names)][:CHOICES]
+
+    # --- helpers shared by moderator features ---------------------------------------------------
+
+    async def related_facts(self, text: str, limit: int = 3) -> SearchResult:
+        """Facts that best relate to free text (a message, a forum post)."""
+        return await self.searcher.search(text, limit=limit)
+
+    def facts_reply(
+        self, title: str, facts: Sequence[FactRecord], note: str | None = None, *, private: bool = True
+    ) -> Reply:
+        embed = answer_embed(title, note)
+        for rank, fact in enumerate(facts[:PAGE_SIZE], 1):
+            name, value = fact_field(fact, rank, text_limit=600)
+            embed.add_field(name=name, value=value, inline=False)
+        return Reply([embed], ephemeral=private)
+
+
+def _in_text(expression: str) -> str:
+    """Restrict an FTS5 expression to the fact text (not the source title column)."""
+    return f"{{text}} : ({expression})"
+
+
+def _any_of(terms: Sequence[str]) -> str:
+    phrases = list(dict.fromkeys(p for p in (fts_phrase(t) for t in terms) if p))
+    return "(" + " OR ".join(phrases) + ")" if phrases else ""
+
+
+def _stems(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in fts_tokens(text))
+
+
+def _contains(fact_stems: Sequence[str], phrase: tuple[str, ...]) -> bool:
+    if not phrase:
+        return False
+    if len(phrase) == 1:
+        return phrase[0] in fact_stems
+    joined = " " + " ".join(fact_stems) + " "
+    return f" {' '.join(phrase)} " in joined
+
+
+def _marker(fact: FactRecord, similar: Sequence[tuple[str, ...]], different: Sequence[tuple[str, ...]]) -> str:
+    fact_stems = [stem(w) for w in fts_tokens(fact.text)]
+    if any(_contains(fact_stems, m) for m in different):
+        return "≠"
+    if any(_contains(fact_stems, m) for m in similar):
+        return "≈"
+    return "•"
+
+
+def _group_facts(
+    facts: Sequence[FactRecord], groups: Sequence[dict[str, object]]
+) -> list[tuple[str, list[FactRecord]]]:
+    buckets: dict[str, list[FactRecord]] = {}
+    order = [str(g["title"]) for g in groups] + ["📎 Other findings"]
+    for fact in facts:
+        fact_stems = [stem(w) for w in fts_tokens(fact.text)]
+        title = next(
+            (str(g["title"]) for g in groups if any(_contains(fact_stems, _stems(t)) for t in g["terms"])),  # type: ignore[attr-defined]
+            "📎 Other findings",
+        )
+        buckets.setdefault(title, []).append(fact)
+    return [(t, buckets[t]) for t in order if t in buckets]
+
+
+def _numbers(text: str) -> set[str]:
+    words = tokenize(text)
+    return {_NUMBER_WORDS.get(w, w) for w in words if w.replace(".", "").isdigit() or w in _NUMBER_WORDS}
+
+
+def _conflicts(facts: Sequence[FactRecord]) -> list[tuple[FactRecord, FactRecord]]:
+    """Pairs of facts that say nearly the same thing with different numbers (e.g. 2 vs 12 doses)."""
+    content = {
+        f.id: {
+            stem(w)
+            for w in tokenize(f.text)
+            if w not in STOPWORDS and not w.replace(".", "").isdigit() and w not in _NUMBER_WORDS
+        }
+        for f in facts
+    }
+    out = []
+    for i, a in enumerate(facts):
+        for b in facts[i + 1 :]:
+            sa, sb = content[a.id], content[b.id]
+            overlap = len(sa & sb) / max(1, min(len(sa), len(sb)))
+            na, nb = _numbers(a.text), _numbers(b.text)
+            if overlap >= 0.6 and na and nb and na != nb:
+                out.append((a, b))
+    return out
+
+
+def choices_json(choices: Sequence[Choice]) -> list[dict[str, str]]:
+    return [{"name": c.name, "value": c.value} for c in choices]
+
+
+def dumps(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2)
+
+
+__all__ = ["Answers", "Choice", "FactPage", "choices_json", "discord", "short_source"]

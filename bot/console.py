@@ -1,0 +1,177 @@
+"""`python -m bot ask …`: every command offline, through the same answers and the same finalize step.
+
+`--json` prints exactly what discord.py would send: the interaction-callback body
+(`{"type": 4, "data": {...}}`) for commands, the list of message bodies for `/summary`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot.admin import (
+    about_reply,
+    autoreply,
+    find_sources,
+    reports_reply,
+    stats_reply,
+    summary_messages,
+    unknown_concept,
+)
+from bot.answers import Choice, choices_json
+from bot.config import Settings
+from bot.reply import Reply
+from bot.services import Services
+from bot.views import fact_view, report_view, share_view
+
+
+def _ask_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot ask", description="Answer a command offline.")
+    parser.add_argument("--json", action="store_true", help="print the exact payload Discord would receive")
+    sub = parser.add_subparsers(dest="what", required=True)
+    fact = sub.add_parser("fact", help="/fact query:… or /fact id:…")
+    fact.add_argument("query", nargs="*")
+    fact.add_argument("--id")
+    fact.add_argument("--page", type=int, default=1)
+    fact.add_argument("--private", action="store_true")
+    for name, help_text in (("source", "/source query:…"), ("protocol", "/protocol name:…")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("query", nargs="+")
+        p.add_argument("--private", action="store_true")
+    compare = sub.add_parser("compare", help="/compare first:… second:…")
+    compare.add_argument("first")
+    compare.add_argument("second")
+    compare.add_argument("--private", action="store_true")
+    summary = sub.add_parser("summary", help="/summary concept:… (the messages it would post)")
+    summary.add_argument("concept")
+    summary.add_argument("--perspectives", action="store_true")
+    find = sub.add_parser("find-sources", help="the 'Find sources' message menu on this text")
+    find.add_argument("text", nargs="+")
+    auto = sub.add_parser("autoreply", help="what the bot would reply under a new forum post")
+    auto.add_argument("title")
+    auto.add_argument("body", nargs="*")
+    complete = sub.add_parser("autocomplete", help="choices while typing: fact | source | protocol | compare")
+    complete.add_argument("command", choices=("fact", "source", "protocol", "compare"))
+    complete.add_argument("current", nargs="?", default="")
+    sub.add_parser("stats", help="/stats")
+    reports = sub.add_parser("reports", help="/reports")
+    reports.add_argument("status", nargs="?", default="open", choices=("open", "resolved", "all"))
+    sub.add_parser("about", help="/about")
+    for p in sub.choices.values():
+        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the exact payload")
+    return parser
+
+
+async def ask(settings: Settings, argv: Sequence[str]) -> int:
+    args = _ask_parser().parse_args(list(argv))
+    services = await Services.open(settings)
+    try:
+        output = await _answer(services, args)
+    finally:
+        await services.close()
+    if isinstance(output, list) and output and isinstance(output[0], Choice):
+        print(json.dumps(choices_json(output), ensure_ascii=False, indent=2))
+        return 0
+    replies = output if isinstance(output, list) else [output]
+    ready = [services.delivery.prepare(r) for r in replies]
+    if args.json:
+        bodies: Any = (
+            [r.message_body() for r in ready] if args.what in ("summary", "autoreply") else ready[0].callback_body()
+        )
+        print(json.dumps(bodies, ensure_ascii=False, indent=2))
+    else:
+        print("\n\n".join(render_text(r) for r in ready))
+    return 0
+
+
+async def _answer(services: Services, args: argparse.Namespace) -> Reply | list[Reply] | list[Choice]:
+    answers = services.answers
+    if args.what == "fact":
+        if args.id:
+            reply = await answers.fact_by_id(args.id, private=args.private)
+            fact = await services.store.fact(args.id)
+            reply.view = report_view([fact.id]) if fact else None
+            return reply
+        query = " ".join(args.query)
+
+        async def render(page: int):  # type: ignore[no-untyped-def]
+            return await answers.fact(query, page=page, private=args.private)
+
+        reply, page = await render(max(0, args.page - 1))
+        reply.view = fact_view(0, page, render, None)
+        return reply
+    if args.what == "source":
+        return await answers.source(" ".join(args.query), private=args.private)
+    if args.what == "protocol":
+        return await answers.protocol(" ".join(args.query), private=args.private)
+    if args.what == "compare":
+        return await answers.compare(args.first, args.second, private=args.private)
+    if args.what == "summary":
+        messages = await summary_messages(services.store, args.concept, perspectives=args.perspectives)
+        return messages if messages is not None else unknown_concept(args.concept, await services.store.concept_names())
+    if args.what == "find-sources":
+        reply, ids = await find_sources(answers, " ".join(args.text))
+        reply.view = share_view(ids)
+        return reply
+    if args.what == "autoreply":
+        found, ids = await autoreply(answers, args.title, " ".join(args.body), services.settings.autoreply_threshold)
+        if found is None:
+            return Reply(content="(no auto-reply: no fact clears AUTOREPLY_THRESHOLD for this post)", notice=False)
+        found.view = report_view(ids)
+        return found
+    if args.what == "autocomplete":
+        complete = {
+            "fact": answers.autocomplete_fact,
+            "source": answers.autocomplete_source,
+            "protocol": answers.autocomplete_protocol,
+            "compare": answers.autocomplete_substance,
+        }[args.command]
+        return await complete(args.current)
+    if args.what == "stats":
+        return stats_reply(await services.moderation.stats(), services.started_at)
+    if args.what == "reports":
+        return reports_reply(await services.moderation.reports(args.status), args.status)
+    return await about_reply(services.store, services.started_at, None, "offline console")
+
+
+def render_text(reply: Reply) -> str:
+    """A readable terminal rendering of a finalized reply."""
+    lines: list[str] = []
+    if reply.ephemeral:
+        lines.append("(only you can see this)")
+    if reply.content:
+        lines.append(reply.content)
+    for embed in reply.embeds:
+        if embed.title:
+            lines.append(f"━━ {embed.title} ━━")
+        if embed.description:
+            lines.append(embed.description)
+        for field in embed.fields:
+            lines.append(f"\n▸ {field.name}\n{field.value}")
+        if embed.footer.text:
+            lines.append(f"\n— {embed.footer.text}")
+    if reply.view is not None:
+        labels = [
+            getattr(item, "label", None) or getattr(getattr(item, "item", None), "label", "")
+            for item in reply.view.children
+        ]
+        lines.append("[" + "] [".join(str(label) for label in labels) + "]")
+    return "\n".join(lines)
+
+
+async def print_commands(settings: Settings, *, as_json: bool) -> int:
+    """The JSON array the command tree PUTs on sync."""
+    from bot.runtime import COGS, create_bot
+
+    bot = create_bot(settings)
+    for extension in COGS:
+        await bot.load_extension(extension)
+    payload = [command.to_dict(bot.tree) for command in bot.tree.get_commands()]
+    if as_json:
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        for command in payload:
+            print(f"/{command['name']}: {command.get('description') or '(message menu)'}")
+    return 0

@@ -1,0 +1,51 @@
+"""Sending: every message the bot sends goes through `Delivery`, which finalizes the `Reply` first.
+
+Finalizing attaches the deployment's notice (and crisis line), applies Discord's limits and sets
+`allowed_mentions=AllowedMentions.none()`, so no path can ping anyone or be rejected for size.
+"""
+
+from __future__ import annotations
+
+import discord
+
+from bot.reply import Reply
+
+
+class Delivery:
+    def __init__(self, notice_text: str, crisis_text: str) -> None:
+        self.notice_text = notice_text
+        self.crisis_text = crisis_text
+
+    def prepare(self, reply: Reply) -> Reply:
+        return reply.finalize(self.notice_text, self.crisis_text)
+
+    async def respond(self, interaction: discord.Interaction, reply: Reply) -> None:
+        """Answer an interaction: the initial response, or a follow-up once it was deferred or answered."""
+        ready = self.prepare(reply)
+        kwargs = ready.send_kwargs()
+        if interaction.response.is_done():
+            await interaction.followup.send(**kwargs, ephemeral=ready.ephemeral, wait=False)
+        else:
+            await interaction.response.send_message(**kwargs, ephemeral=ready.ephemeral)
+
+    async def edit(self, interaction: discord.Interaction, reply: Reply) -> None:
+        """Replace the message a component belongs to (paging, preview buttons)."""
+        ready = self.prepare(reply)
+        kwargs = ready.send_kwargs()
+        kwargs.setdefault("view", None)
+        if interaction.response.is_done():
+            await interaction.edit_original_response(**kwargs)
+        else:
+            await interaction.response.edit_message(**kwargs)
+
+    async def post(self, channel: discord.abc.Messageable, reply: Reply) -> discord.Message:
+        """A plain message in a channel or thread (summaries, auto-replies, the moderator log)."""
+        ready = self.prepare(reply)
+        return await channel.send(**ready.send_kwargs())
+
+    async def create_forum_post(
+        self, forum: discord.ForumChannel, title: str, reply: Reply, tags: list[discord.ForumTag]
+    ) -> discord.Thread:
+        ready = self.prepare(reply)
+        created = await forum.create_thread(name=title[:100], applied_tags=tags[:5], **ready.send_kwargs())
+        return created.thread

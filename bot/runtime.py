@@ -1,0 +1,274 @@
+"""The Discord runtime: the bot class, its command tree, command sync, heartbeat and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import signal
+import sys
+import time
+import uuid
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Settings, require_token
+from bot.health import write_heartbeat
+from bot.logs import setup_logging
+from bot.render import message_reply
+from bot.services import Services
+from bot.views import DYNAMIC_ITEMS
+
+log = logging.getLogger("factbot")
+COGS = ("cogs.facts", "cogs.forum", "cogs.moderation")
+HEARTBEAT_SECONDS = 30.0
+
+
+class FactTree(app_commands.CommandTree[Any]):
+    """One error handler for every app command: a short ephemeral answer, the traceback in the log."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        services: Services | None = getattr(interaction.client, "services", None)
+        if isinstance(error, app_commands.CommandOnCooldown):
+            reply = message_reply("Slow down", f"You can ask again in {error.retry_after:.0f} s.")
+        elif isinstance(error, app_commands.MissingPermissions | app_commands.NoPrivateMessage):
+            reply = message_reply(
+                "Moderators only",
+                "This command needs the **Manage Threads** permission"
+                + (" and must be used in a server." if isinstance(error, app_commands.NoPrivateMessage) else "."),
+            )
+        elif isinstance(error, app_commands.CheckFailure):
+            reply = message_reply("Not allowed", str(error) or "You cannot use this command here.")
+        else:
+            reference = uuid.uuid4().hex[:8]
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error(
+                "command %s failed (error ref %s)",
+                command,
+                reference,
+                exc_info=error,
+                extra={"command": command, "error_ref": reference},
+            )
+            reply = message_reply(
+                "Something went wrong",
+                f"Sorry, that failed on our side (error ref `{reference}`). The moderators can look it up in the log.",
+                error=True,
+            )
+        if services is None:
+            return
+        try:
+            await services.delivery.respond(interaction, reply)
+        except discord.HTTPException:
+            log.warning("could not deliver the error message for interaction %s", interaction.id)
+
+
+class FactBotMixin:
+    """Behaviour shared by the single-process and the sharded bot."""
+
+    settings: Settings
+    services: Services
+
+    def _init_factbot(self, settings: Settings) -> None:
+        self.settings = settings
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self.synced = False
+
+    async def setup_hook(self) -> None:
+        bot: commands.Bot = self  # type: ignore[assignment]
+        self.services = await Services.open(self.settings)
+        bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        for extension in COGS:
+            await bot.load_extension(extension)
+        await self.sync_commands()
+        self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
+
+    async def sync_commands(self) -> None:
+        """Sync only when what Discord holds (GET) differs from the tree, per guild or globally."""
+        bot: commands.Bot = self  # type: ignore[assignment]
+        targets: list[discord.Object | None] = [discord.Object(g) for g in self.settings.guild_ids] or [None]
+        for guild in targets:
+            if guild is not None:
+                bot.tree.copy_global_to(guild=guild)
+            local = [c.to_dict(bot.tree) for c in bot.tree.get_commands(guild=guild)]
+            remote = [c.to_dict() for c in await bot.tree.fetch_commands(guild=guild)]
+            where = f"guild {guild.id}" if guild else "globally"
+            if command_fingerprint(local) == command_fingerprint(remote):
+                log.info("commands unchanged %s; not syncing", where)
+                continue
+            await bot.tree.sync(guild=guild)
+            self.synced = True
+            log.info("synced %d commands %s", len(local), where)
+
+    async def _heartbeat_loop(self) -> None:
+        bot: commands.Bot = self  # type: ignore[assignment]
+        while not bot.is_closed():
+            self.write_heartbeat()
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    def write_heartbeat(self) -> None:
+        bot: commands.Bot = self  # type: ignore[assignment]
+        latency = bot.latency
+        write_heartbeat(
+            self.settings.health_file,
+            shard_ids=list(self.settings.shard_ids) or None,
+            latency_ms=None if latency != latency or latency == float("inf") else round(latency * 1000, 1),
+            connected=bot.is_ready() and not bot.is_closed(),
+        )
+
+    async def on_ready(self) -> None:
+        bot: commands.Bot = self  # type: ignore[assignment]
+        log.info("ready as %s in %d guilds", bot.user, len(bot.guilds))
+        self.write_heartbeat()
+
+    async def on_resumed(self) -> None:
+        log.info("gateway session resumed")
+        self.write_heartbeat()
+
+    async def close(self) -> None:
+        bot: commands.Bot = self  # type: ignore[assignment]
+        if self._heartbeat_task:
+            self._heartbeat_task.cancel()
+        for view in list(bot.persistent_views):
+            view.stop()
+        await super().close()  # type: ignore[misc]
+        services = getattr(self, "services", None)
+        if services is not None:
+            await services.close()
+        write_heartbeat(self.settings.health_file, shard_ids=None, latency_ms=None, connected=False)
+
+
+class FactBot(FactBotMixin, commands.Bot):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(**_bot_options(settings))
+        self._init_factbot(settings)
+
+
+class ShardedFactBot(FactBotMixin, commands.AutoShardedBot):
+    def __init__(self, settings: Settings) -> None:
+        options = _bot_options(settings)
+        options["shard_count"] = settings.shard_count
+        if settings.shard_ids:
+            options["shard_ids"] = list(settings.shard_ids)
+        super().__init__(**options)
+        self._init_factbot(settings)
+
+
+def _bot_options(settings: Settings) -> dict[str, Any]:
+    intents = discord.Intents.default()
+    intents.message_content = settings.message_content_intent
+    return {
+        "command_prefix": commands.when_mentioned,
+        "help_command": None,
+        "intents": intents,
+        "tree_cls": FactTree,
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "max_messages": 200,
+        "chunk_guilds_at_startup": False,
+    }
+
+
+def create_bot(settings: Settings) -> FactBot | ShardedFactBot:
+    return ShardedFactBot(settings) if settings.shard_count else FactBot(settings)
+
+
+def command_fingerprint(payload: list[dict[str, Any]]) -> str:
+    """A stable hash of what matters in a command list, so local and remote can be compared."""
+    return hashlib.sha256(
+        json.dumps(
+            [_canonical(c) for c in sorted(payload, key=lambda c: (c.get("type", 1), c["name"]))], sort_keys=True
+        ).encode()
+    ).hexdigest()
+
+
+_COMMAND_KEYS = (
+    "name",
+    "description",
+    "type",
+    "options",
+    "default_member_permissions",
+    "nsfw",
+    "contexts",
+    "integration_types",
+    "name_localizations",
+    "description_localizations",
+)
+_OPTION_KEYS = (
+    "name",
+    "description",
+    "type",
+    "required",
+    "choices",
+    "options",
+    "autocomplete",
+    "channel_types",
+    "min_value",
+    "max_value",
+    "min_length",
+    "max_length",
+)
+
+
+def _canonical(command: dict[str, Any], keys: tuple[str, ...] = _COMMAND_KEYS) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in keys:
+        value = command.get(key)
+        if value in (None, [], {}, False) and key not in ("type",):
+            continue
+        if key == "options":
+            value = [_canonical(o, _OPTION_KEYS) for o in value]
+        if key == "default_member_permissions":
+            value = str(value)
+        if key == "description" and command.get("type", 1) != 1:
+            continue  # Discord stores "" for context menus
+        out[key] = value
+    out.setdefault("type", 1)
+    return out
+
+
+def point_at_discord(settings: Settings) -> None:
+    """Honour DISCORD_API_BASE / DISCORD_GATEWAY_URL (REST proxies, and tests against a local fake)."""
+    discord.http.Route.BASE = settings.discord_api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+async def _serve(settings: Settings, token: str) -> None:
+    bot = create_bot(settings)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def stop(signame: str) -> None:
+        if not stopping.is_set():
+            log.info("%s received; shutting down", signame)
+            stopping.set()
+            loop.create_task(bot.close())
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop, sig.name)
+        except (NotImplementedError, RuntimeError):
+            pass
+    async with bot:
+        await bot.start(token)
+
+
+def run(settings: Settings) -> int:
+    """`python -m bot run`: one clear line and exit 2 when the token is missing; 0 after a clean stop."""
+    token = require_token(settings)
+    setup_logging(settings)
+    point_at_discord(settings)
+    started = time.monotonic()
+    try:
+        asyncio.run(_serve(settings, token))
+    except discord.LoginFailure:
+        print(
+            "error: Discord rejected DISCORD_TOKEN: check it in the developer portal (Bot → Reset Token)",
+            file=sys.stderr,
+        )
+        return 2
+    log.info("stopped cleanly after %.1f s", time.monotonic() - started)
+    return 0

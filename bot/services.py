@@ -1,0 +1,37 @@
+"""The bot's services in one object, built the same way for Discord and for the offline console."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from bot.answers import Answers
+from bot.config import Settings
+from bot.delivery import Delivery
+from bot.ingest import ensure_database
+from bot.moderation import ModerationStore
+from bot.search import Searcher
+from bot.store import FactStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: FactStore
+    answers: Answers
+    moderation: ModerationStore
+    delivery: Delivery
+    started_at: float = field(default_factory=time.time)
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Services:
+        """Build the fact database if `data/` changed, open both databases, wire the answers."""
+        ensure_database(settings.data_dir, settings.database_path)
+        store = await FactStore.open(settings.database_path)
+        moderation = await ModerationStore.open(settings.state_database_path)
+        answers = Answers(Searcher(store), on_query=moderation.record_query)
+        return cls(settings, store, answers, moderation, Delivery(settings.notice_text, settings.crisis_text))
+
+    async def close(self) -> None:
+        await self.store.close()
+        await self.moderation.close()

@@ -1,0 +1,267 @@
+"""Buttons and modals: paging, "Report", "Share", and the summary preview.
+
+Report and Share buttons are `DynamicItem`s whose custom id carries the fact ids, so they keep
+working after the view times out, after a reconnect and after a restart. Paging keeps per-answer
+state in a `View` that only the person who asked may use; its buttons disable on timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.answers import FactPage
+from bot.render import message_reply
+from bot.reply import Reply
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+PAGER_TIMEOUT = 600.0
+_IDS = r"[a-z]-[0-9a-f]{6,40}(?:,[a-z]-[0-9a-f]{6,40})*"
+
+
+def services_of(interaction: discord.Interaction) -> Services:
+    return interaction.client.services  # type: ignore[attr-defined,no-any-return]
+
+
+def _ids(text: str) -> list[str]:
+    return [i for i in text.split(",") if i][:5]
+
+
+class ReportButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"factbot:report:(?P<ids>{_IDS})"):
+    """Opens the report modal for the facts of the message it sits on."""
+
+    def __init__(self, fact_ids: list[str]) -> None:
+        self.fact_ids = fact_ids[:5]
+        super().__init__(
+            discord.ui.Button(
+                label="Report",
+                emoji="🚩",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"factbot:report:{','.join(self.fact_ids)}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ReportButton:
+        return cls(_ids(match["ids"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(ReportModal(self.fact_ids))
+
+
+class ShareButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"factbot:share:(?P<ids>{_IDS})"):
+    """Posts the facts of a private answer publicly, in the channel or thread it was asked in."""
+
+    def __init__(self, fact_ids: list[str]) -> None:
+        self.fact_ids = fact_ids[:5]
+        super().__init__(
+            discord.ui.Button(
+                label="Share",
+                emoji="📣",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"factbot:share:{','.join(self.fact_ids)}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ShareButton:
+        return cls(_ids(match["ids"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        facts = await services.store.facts(self.fact_ids)
+        reply = services.answers.facts_reply(
+            "Sources shared from this discussion",
+            [facts[i] for i in self.fact_ids if i in facts],
+            f"Shared by {interaction.user.display_name}",
+            private=False,
+        )
+        reply.view = report_view([f for f in self.fact_ids if f in facts])
+        await services.delivery.respond(interaction, reply)
+
+
+class ReportModal(discord.ui.Modal, title="Report a fact"):
+    fact_id: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(label="Fact id", max_length=50)
+    problem: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
+        label="What is wrong?",
+        style=discord.TextStyle.paragraph,
+        min_length=5,
+        max_length=1000,
+        placeholder="e.g. the dose in this fact does not match the paper",
+    )
+    source: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
+        label="A better source (optional)", required=False, max_length=300, placeholder="DOI, link or citation"
+    )
+
+    def __init__(self, fact_ids: list[str]) -> None:
+        super().__init__(timeout=900)
+        self.fact_ids = fact_ids
+        self.fact_id.default = fact_ids[0] if fact_ids else ""
+        if len(fact_ids) > 1:
+            self.fact_id.placeholder = ", ".join(fact_ids)[:100]
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        fact_id = self.fact_id.value.strip().lower()
+        fact = await services.store.fact(fact_id)
+        if fact is None:
+            await services.delivery.respond(
+                interaction,
+                message_reply(
+                    "Unknown fact id",
+                    f"No fact has the id `{discord.utils.escape_markdown(fact_id[:50])}`; "
+                    f"the facts on that answer are {', '.join(self.fact_ids)}.",
+                ),
+            )
+            return
+        report_id = await services.moderation.add_report(
+            fact.id, interaction.user.id, interaction.guild_id, self.problem.value.strip(), self.source.value.strip()
+        )
+        await services.delivery.respond(
+            interaction,
+            message_reply("Thank you", f"Report #{report_id} on `{fact.id}` was sent to the moderators."),
+        )
+        await post_report_to_log(interaction, report_id, fact.id, self.problem.value, self.source.value)
+
+
+async def post_report_to_log(
+    interaction: discord.Interaction, report_id: int, fact_id: str, problem: str, source: str
+) -> None:
+    """Tell the moderators where they look: the configured log channel (per guild, else from settings)."""
+    services = services_of(interaction)
+    channel_id: int | None = None
+    if interaction.guild_id:
+        stored = await services.moderation.setting(interaction.guild_id, "mod_log_channel")
+        channel_id = int(stored) if stored else None
+    channel_id = channel_id or services.settings.mod_log_channel_id
+    channel = interaction.client.get_channel(channel_id) if channel_id else None
+    if not isinstance(channel, discord.abc.Messageable):
+        return
+    embed = discord.Embed(title=f"🚩 Report #{report_id} on {fact_id}", colour=discord.Colour.orange())
+    embed.add_field(name="What is wrong", value=problem[:1024], inline=False)
+    if source.strip():
+        embed.add_field(name="Suggested source", value=source[:1024], inline=False)
+    embed.add_field(name="Reported by", value=f"{interaction.user} ({interaction.user.id})", inline=False)
+    embed.set_footer(text="Resolve with /reports resolve:<number>")
+    try:
+        await services.delivery.post(channel, Reply([embed], notice=False))
+    except discord.HTTPException:
+        log.warning("could not post report %s to the moderator log channel %s", report_id, channel_id)
+
+
+def report_view(fact_ids: list[str]) -> discord.ui.View | None:
+    if not fact_ids:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(ReportButton(fact_ids))
+    return view
+
+
+def share_view(fact_ids: list[str]) -> discord.ui.View | None:
+    if not fact_ids:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(ShareButton(fact_ids))
+    view.add_item(ReportButton(fact_ids))
+    return view
+
+
+PageRenderer = Callable[[int], Awaitable[tuple[Reply, FactPage | None]]]
+
+
+class FactPager(discord.ui.View):
+    """◀ ▶ through one `/fact` answer; only the person who asked can page."""
+
+    def __init__(self, owner_id: int, page: FactPage, render: PageRenderer, services: Services | None) -> None:
+        super().__init__(timeout=PAGER_TIMEOUT)
+        self.owner_id = owner_id
+        self.page = page
+        self.render = render
+        self.services = services
+        self.origin: discord.Interaction | None = None
+        self.previous.disabled = page.page <= 0
+        self.next.disabled = page.page >= page.pages - 1
+        self.add_item(ReportButton(page.fact_ids))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if custom_id.startswith("factbot:report:") or interaction.user.id == self.owner_id:
+            return True
+        reply = message_reply("Not your answer", "Only the person who asked can page through it. Run `/fact` yourself!")
+        if self.services:
+            await self.services.delivery.respond(interaction, reply)
+        return False
+
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        reply, page = await self.render(self.page.page + step)
+        if page is None or self.services is None:
+            return
+        pager = FactPager(self.owner_id, page, self.render, self.services)
+        pager.origin = self.origin
+        reply.view = pager
+        self.stop()
+        await self.services.delivery.edit(interaction, reply)
+
+    @discord.ui.button(emoji="◀️", label="Previous", style=discord.ButtonStyle.secondary, custom_id="factbot:page:prev")
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[FactPager]) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(emoji="▶️", label="Next", style=discord.ButtonStyle.secondary, custom_id="factbot:page:next")
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[FactPager]) -> None:
+        await self._turn(interaction, +1)
+
+    async def on_timeout(self) -> None:
+        self.previous.disabled = True
+        self.next.disabled = True
+        if self.origin is not None:
+            try:
+                await self.origin.edit_original_response(view=self)
+            except discord.HTTPException:
+                log.debug("pager message already gone")
+
+
+def fact_view(
+    owner_id: int, page: FactPage | None, render: PageRenderer, services: Services | None
+) -> discord.ui.View | None:
+    """The pager when there is more than one page, else just the Report button."""
+    if page is None:
+        return None
+    if page.pages > 1:
+        return FactPager(owner_id, page, render, services)
+    return report_view(page.fact_ids)
+
+
+class ConfirmView(discord.ui.View):
+    """Post / Cancel under a moderator's ephemeral preview."""
+
+    def __init__(self, owner_id: int, on_post: Callable[[discord.Interaction], Awaitable[None]]) -> None:
+        super().__init__(timeout=300)
+        self.owner_id = owner_id
+        self.on_post = on_post
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return interaction.user.id == self.owner_id
+
+    @discord.ui.button(label="Post", style=discord.ButtonStyle.success, custom_id="factbot:preview:post")
+    async def post(self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmView]) -> None:
+        self.stop()
+        await self.on_post(interaction)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id="factbot:preview:cancel")
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmView]) -> None:
+        self.stop()
+        await services_of(interaction).delivery.edit(interaction, message_reply("Cancelled", "Nothing was posted."))
+
+
+DYNAMIC_ITEMS = (ReportButton, ShareButton)

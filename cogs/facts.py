@@ -1,0 +1,116 @@
+"""/fact, /source, /protocol, /compare: parse the options, ask `Answers`, send what it rendered."""
+
+from __future__ import annotations
+
+import time
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.views import fact_view
+from cogs.common import log_command, services, to_choices, user_cooldown
+
+PRIVATE = "Only you see the answer (default: everyone in the channel)"
+
+
+class Facts(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="fact", description="Find sourced facts about ketamine and related medicine")
+    @app_commands.describe(
+        query="What you want to know, e.g. 'benzos and ketamine'", id="A fact id, e.g. k-3f9a2c", private=PRIVATE
+    )
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def fact(
+        self,
+        interaction: discord.Interaction,
+        query: app_commands.Range[str, 1, 300] | None = None,
+        id: app_commands.Range[str, 1, 50] | None = None,
+        private: bool = False,
+    ) -> None:
+        started = time.perf_counter()
+        svc = services(interaction)
+        if id:
+            await svc.delivery.respond(interaction, await svc.answers.fact_by_id(id, private=private))
+            log_command(interaction, started, 1)
+            return
+        text = query or ""
+
+        async def render(page_number: int):  # type: ignore[no-untyped-def]
+            return await svc.answers.fact(text, page=page_number, private=private)
+
+        reply, page = await render(0)
+        view = fact_view(interaction.user.id, page, render, svc)
+        reply.view = view
+        await svc.delivery.respond(interaction, reply)
+        if hasattr(view, "origin"):
+            view.origin = interaction  # type: ignore[union-attr]
+        log_command(interaction, started, len(page.fact_ids) if page else 0)
+
+    @fact.autocomplete("query")
+    async def fact_query_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return to_choices(await services(interaction).answers.autocomplete_fact(current))
+
+    @app_commands.command(name="source", description="A source card: where a fact comes from and what it holds")
+    @app_commands.describe(query="Part of a title, a paper or a site, e.g. 'montreal model'", private=PRIVATE)
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def source(
+        self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 300], private: bool = False
+    ) -> None:
+        started = time.perf_counter()
+        svc = services(interaction)
+        await svc.delivery.respond(interaction, await svc.answers.source(query, private=private))
+        log_command(interaction, started, 1)
+
+    @source.autocomplete("query")
+    async def source_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return to_choices(await services(interaction).answers.autocomplete_source(current))
+
+    @app_commands.command(name="protocol", description="A treatment protocol as the literature describes it")
+    @app_commands.describe(name="e.g. the Montreal model", private=PRIVATE)
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def protocol(
+        self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100], private: bool = False
+    ) -> None:
+        started = time.perf_counter()
+        svc = services(interaction)
+        await svc.delivery.respond(interaction, await svc.answers.protocol(name, private=private))
+        log_command(interaction, started, 1)
+
+    @protocol.autocomplete("name")
+    async def protocol_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return to_choices(await services(interaction).answers.autocomplete_protocol(current))
+
+    @app_commands.command(name="compare", description="Two substances side by side, every row sourced")
+    @app_commands.describe(first="e.g. ketamine", second="e.g. psilocybin", private=PRIVATE)
+    @app_commands.checks.dynamic_cooldown(user_cooldown)
+    async def compare(
+        self,
+        interaction: discord.Interaction,
+        first: app_commands.Range[str, 1, 100],
+        second: app_commands.Range[str, 1, 100],
+        private: bool = False,
+    ) -> None:
+        started = time.perf_counter()
+        svc = services(interaction)
+        await svc.delivery.respond(interaction, await svc.answers.compare(first, second, private=private))
+        log_command(interaction, started, 1)
+
+    @compare.autocomplete("first")
+    @compare.autocomplete("second")
+    async def substance_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return to_choices(await services(interaction).answers.autocomplete_substance(current))
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Facts(bot))

@@ -1,0 +1,188 @@
+"""Moderator commands (/summary, /autoreply, /reports, /stats) and /about."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.admin import (
+    about_reply,
+    autoreply_status,
+    confirmation,
+    reports_reply,
+    stats_reply,
+    summary_messages,
+    unknown_concept,
+)
+from bot.render import message_reply
+from bot.reply import Reply
+from bot.views import ConfirmView
+from cogs.common import services
+
+MODERATORS = discord.Permissions(manage_threads=True)
+PostTarget = discord.ForumChannel | discord.TextChannel | discord.Thread
+
+
+T = TypeVar("T")
+
+
+def moderators_only(func: T) -> T:
+    """Hidden from members by default, and refused at run time too (permissions can be overridden)."""
+    func = app_commands.default_permissions(manage_threads=True)(func)  # type: ignore[arg-type]
+    func = app_commands.guild_only()(func)
+    return app_commands.checks.has_permissions(manage_threads=True)(func)  # type: ignore[return-value]
+
+
+class Moderation(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="summary", description="Moderators: post a concept's cited summary")
+    @app_commands.describe(
+        concept="Concept page, e.g. ketamine",
+        channel="Forum or text channel (default: here)",
+        perspectives="Add the model-written perspectives, labelled as such",
+    )
+    @moderators_only
+    async def summary(
+        self,
+        interaction: discord.Interaction,
+        concept: str,
+        channel: discord.ForumChannel | discord.TextChannel | None = None,
+        perspectives: bool = False,
+    ) -> None:
+        svc = services(interaction)
+        messages = await summary_messages(svc.store, concept, perspectives=perspectives)
+        if messages is None:
+            await svc.delivery.respond(interaction, unknown_concept(concept, await svc.store.concept_names()))
+            return
+        target = channel or interaction.channel
+        if not isinstance(target, PostTarget):
+            await svc.delivery.respond(interaction, message_reply("Pick a channel", "Choose a forum or text channel."))
+            return
+        kind = "a new post in the forum" if isinstance(target, discord.ForumChannel) else "messages in"
+        preview = Reply([e for m in messages[:1] for e in m.embeds], ephemeral=True)
+        preview.content = f"Preview: {len(messages)} message(s) as {kind} {target.mention}. Post it?"
+
+        async def post(button_interaction: discord.Interaction) -> None:
+            await button_interaction.response.defer()
+            link = await self._post_summary(target, concept, messages)
+            await svc.moderation.audit(
+                interaction.guild_id,
+                interaction.user.id,
+                "summary.posted",
+                concept=concept,
+                channel=target.id,
+                messages=len(messages),
+                link=link,
+            )
+            await svc.delivery.edit(button_interaction, confirmation("Posted", f"The summary is live: {link}"))
+
+        preview.view = ConfirmView(interaction.user.id, post)
+        await svc.delivery.respond(interaction, preview)
+
+    async def _post_summary(self, target: PostTarget, concept: str, messages: list[Reply]) -> str:
+        svc = self.bot.services  # type: ignore[attr-defined]
+        if isinstance(target, discord.ForumChannel):
+            tags = [
+                t
+                for t in target.available_tags
+                if t.name.lower() in concept.lower() or concept.lower() in t.name.lower()
+            ]
+            thread = await svc.delivery.create_forum_post(
+                target, f"{concept.capitalize()} — cited summary", messages[0], tags[:1]
+            )
+            for reply in messages[1:]:
+                await svc.delivery.post(thread, reply)
+            return thread.jump_url
+        first = None
+        for reply in messages:
+            sent = await svc.delivery.post(target, reply)
+            first = first or sent
+        return first.jump_url if first else target.jump_url
+
+    @summary.autocomplete("concept")
+    async def concept_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        names = await services(interaction).store.concept_names()
+        return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n.lower()][:25]
+
+    @app_commands.command(name="autoreply", description="Moderators: sourced auto-replies to new posts in a forum")
+    @app_commands.describe(action="enable, disable or status", channel="The forum channel")
+    @app_commands.choices(action=[app_commands.Choice(name=a, value=a) for a in ("enable", "disable", "status")])
+    @moderators_only
+    async def autoreply(
+        self, interaction: discord.Interaction, action: str, channel: discord.ForumChannel | None = None
+    ) -> None:
+        svc = services(interaction)
+        guild_id = interaction.guild_id or 0
+        if action == "status" or channel is None:
+            mentions = {c.id: c.mention for c in interaction.guild.channels} if interaction.guild else {}
+            reply = await autoreply_status(svc.moderation, guild_id, mentions)
+            if action != "status":
+                reply = message_reply("Pick a forum", "Choose the forum channel to change.")
+            await svc.delivery.respond(interaction, reply)
+            return
+        enabled = action == "enable"
+        await svc.moderation.set_autoreply(guild_id, channel.id, enabled)
+        await svc.moderation.audit(guild_id, interaction.user.id, f"autoreply.{action}", channel=channel.id)
+        await svc.delivery.respond(
+            interaction,
+            confirmation(
+                "Auto-replies " + ("on" if enabled else "off"),
+                f"New posts in {channel.mention} will "
+                + ("" if enabled else "no longer ")
+                + "get a sourced reply when a fact clearly matches.",
+            ),
+        )
+
+    @app_commands.command(name="reports", description="Moderators: list fact reports, or resolve one")
+    @app_commands.describe(
+        status="open (default), resolved or all",
+        resolve="Number of the report to resolve",
+        note="What you did about it",
+    )
+    @app_commands.choices(status=[app_commands.Choice(name=s, value=s) for s in ("open", "resolved", "all")])
+    @moderators_only
+    async def reports(
+        self,
+        interaction: discord.Interaction,
+        status: str = "open",
+        resolve: app_commands.Range[int, 1] | None = None,
+        note: app_commands.Range[str, 1, 300] = "resolved",
+    ) -> None:
+        svc = services(interaction)
+        if resolve is not None:
+            done = await svc.moderation.resolve_report(resolve, interaction.user.id, note)
+            if done:
+                await svc.moderation.audit(
+                    interaction.guild_id, interaction.user.id, "report.resolved", report=resolve, note=note
+                )
+                reply = confirmation("Resolved", f"Report #{resolve} is resolved.")
+            else:
+                reply = message_reply("Not found", f"There is no open report #{resolve}.")
+            await svc.delivery.respond(interaction, reply)
+            return
+        await svc.delivery.respond(interaction, reports_reply(await svc.moderation.reports(status), status))
+
+    @app_commands.command(name="stats", description="Moderators: top queries, top misses, reports, uptime")
+    @moderators_only
+    async def stats(self, interaction: discord.Interaction) -> None:
+        svc = services(interaction)
+        await svc.delivery.respond(interaction, stats_reply(await svc.moderation.stats(), svc.started_at))
+
+    @app_commands.command(name="about", description="Version, data, counts, uptime and latency of this bot")
+    async def about(self, interaction: discord.Interaction) -> None:
+        svc = services(interaction)
+        latency = self.bot.latency
+        shard = f"{interaction.guild.shard_id if interaction.guild else 0} of {self.bot.shard_count or 1}"
+        reply = await about_reply(svc.store, svc.started_at, None if latency != latency else latency * 1000, shard)
+        await svc.delivery.respond(interaction, reply)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Moderation(bot))
