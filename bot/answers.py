@@ -189,6 +189,8 @@ class Answers:
             return message_reply("Nothing to search for", "Type part of a title, e.g. `/source query: montreal model`.")
         paper = await self._paper_for(cleaned)
         source = await self._best_source(cleaned)
+        if paper is not None and source is not None and fuzz.token_set_ratio(cleaned.lower(), source.title.lower()) < 80:
+            source = None  # the query names a known paper better than it names this source
         if source is None and paper is None:
             titles = [s.title for s in await self.store.sources(limit=400)]
             near = process.extract(cleaned, titles, scorer=fuzz.WRatio, limit=3, score_cutoff=50)
@@ -428,21 +430,14 @@ class Answers:
         return Reply([embed], ephemeral=private)
 
     async def _known_substances(self) -> list[str]:
-        names = {t for terms in self.store.aliases.values() for t in terms[:1]}
-        known = [n for n in sorted(names, key=str.lower) if n.isalpha() and n.lower() in self.store.vocabulary]
-        return [escape(n) for n in known[:12]]
+        return [escape(n) for n in self.store.compare_config.get("substances", [])]
 
     async def autocomplete_substance(self, current: str) -> list[Choice]:
-        names = sorted({*await self.store.concept_names(), *(t[0] for t in self.store.aliases.values())}, key=str.lower)
-        names = [n for n in names if n.lower() in self.store.vocabulary or n in await self.store.concept_names()]
+        names = list(dict.fromkeys([*await self.store.concept_names(), *self.store.compare_config.get("substances", [])]))
         text = normalize(current).lower()
         if text:
-            names = [
-                n
-                for n, _, _ in process.extract(
-                    text, names + list(self.store.aliases), scorer=fuzz.WRatio, limit=CHOICES
-                )
-            ]
+            pool = names + [a for a, terms in self.store.aliases.items() if terms and terms[0] in names]
+            names = [n for n, _, _ in process.extract(text, pool, scorer=fuzz.WRatio, limit=CHOICES, score_cutoff=50)]
         return [Choice(clip(n, CHOICE_TEXT), clip(n, CHOICE_TEXT)) for n in dict.fromkeys(names)][:CHOICES]
 
     # --- helpers shared by moderator features ---------------------------------------------------

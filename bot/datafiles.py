@@ -137,6 +137,7 @@ def load_compare(path: Path) -> dict[str, Any]:
         )
     markers = data.get("markers", {})
     return {
+        "substances": _str_list(path, "substances", data.get("substances", [])),
         "groups": groups,
         "similar": _str_list(path, "[markers] similar", markers.get("similar", [])),
         "different": _str_list(path, "[markers] different", markers.get("different", [])),

@@ -298,19 +298,14 @@ class SearchResult:
     corrected: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
+    display: list[str] = field(default_factory=list)  # the query as searched, word by word
 
     @property
     def rewritten(self) -> str | None:
         """The query as searched, when aliases or typo correction changed it ("showing results for …")."""
         if not self.expanded and not self.corrected:
             return None
-        words = []
-        for word in tokenize(self.query):
-            words.append(self.corrected.get(word, word))
-        text = " ".join(words)
-        for alias, terms in self.expanded.items():
-            text = re.sub(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", f"{alias} ({', '.join(terms)})", text, count=1)
-        return text
+        return " ".join(self.display)
 
 
 class Searcher:
@@ -346,10 +341,14 @@ class Searcher:
                     if kind == "intent" and all(w in STOPWORDS for w in phrase.split()):
                         # "how long", "is it safe": a soft hint of what the answer contains.
                         groups.append(Group(phrase, list(terms), INTENT_WEIGHT, "intent", literal=0))
+                        result.display.append(phrase)
                     else:
                         groups.append(Group(phrase, [phrase, *terms], 1.0, "alias"))
                         if kind == "alias":
                             result.expanded[phrase] = list(terms)
+                            result.display.append(f"{phrase} ({', '.join(terms)})")
+                        else:
+                            result.display.append(phrase)
                     i += size
                     matched = True
                     break
@@ -358,16 +357,20 @@ class Searcher:
             word = words[i]
             i += 1
             if word in STOPWORDS or len(fts_tokens(word)) == 0:
+                result.display.append(word)
                 continue
             if word in self.store.vocabulary or not word.isalpha() or len(word) < 5 or stem(word) in self._known_stems:
                 groups.append(Group(word, [word]))
+                result.display.append(word)
                 continue
             correction = self.correct(word)
             if correction is None:
                 groups.append(Group(word, [word]))
+                result.display.append(word)
                 continue
             result.corrected[word] = correction
             alias_terms = self.store.aliases.get(correction, [])
+            result.display.append(f"{correction} ({', '.join(alias_terms)})" if alias_terms else correction)
             if alias_terms:
                 result.expanded[correction] = list(alias_terms)
             groups.append(Group(word, [correction, *alias_terms], 1.0, "corrected"))
@@ -403,11 +406,11 @@ class Searcher:
     def suggest(self, words: Sequence[str], limit: int = 5) -> list[str]:
         """Did-you-mean candidates for words that found nothing: close vocabulary words and aliases."""
         out: list[str] = []
-        pool = list(self.store.aliases) + list(self.store.vocabulary)
+        pool = [w for w in (*self.store.aliases, *self.store.vocabulary) if len(w) >= 3]
         for word in words:
             if len(word) < 3:
                 continue
-            for choice, _score, _ in process.extract(word, pool, scorer=fuzz.WRatio, score_cutoff=70, limit=3):
+            for choice, _score, _ in process.extract(word, pool, scorer=fuzz.ratio, score_cutoff=70, limit=3):
                 if choice != word and choice not in out and choice not in STOPWORDS:
                     out.append(choice)
         return out[:limit]

@@ -1,0 +1,109 @@
+"""Search behaviour on the real store: dev-set recall, exact answers, query rewriting, hostile input."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from bot.search import Searcher, normalize, tokenize
+from tests.conftest import ROOT
+
+DEVSET = tomllib.loads((ROOT / "tests" / "devset.toml").read_text(encoding="utf-8"))["query"]
+
+
+def _rank(texts: list[str], expected: list[str]) -> int | None:
+    return next((i for i, text in enumerate(texts) if any(text.startswith(e) for e in expected)), None)
+
+
+async def test_devset_has_enough_natural_queries_of_every_kind() -> None:
+    assert len(DEVSET) >= 60
+    kinds = {q["kind"] for q in DEVSET}
+    assert kinds == {"lay", "typo", "slang", "question", "abbreviation", "phrase"}
+
+
+async def test_devset_recall_at_1_and_5(searcher: Searcher) -> None:
+    ranks = []
+    for query in DEVSET:
+        result = await searcher.search(query["q"], limit=5)
+        ranks.append(_rank([h.fact.text for h in result.hits], query["expect"]))
+    recall_1 = sum(r == 0 for r in ranks) / len(ranks)
+    recall_5 = sum(r is not None for r in ranks) / len(ranks)
+    assert recall_5 >= 0.95, f"recall@5 {recall_5:.3f}"
+    assert recall_1 >= 0.85, f"recall@1 {recall_1:.3f}"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_start"),
+    [
+        ("how long is a session", "Ketamine treatment sessions in the Montreal model last approximately 2 hours"),
+        ("spravato", "Intranasal esketamine, the s-enantiomer of ketamine"),
+        ("ketmaine music", "A randomized controlled trial (RCT) investigating music with ketamine"),
+        ("k-hole", "The study 'Journey through the K-hole: phenomenological aspects of ketamine use'"),
+        ("CAN-BIND schedule", "The Canadian Biomarker Integration Network in Depression (CAN-BIND) study protocol"),
+    ],
+)
+async def test_exact_best_fact(searcher: Searcher, query: str, expected_start: str) -> None:
+    result = await searcher.search(query, limit=5)
+    assert result.hits[0].fact.text.startswith(expected_start)
+
+
+async def test_aliases_and_typos_are_reported_as_showing_results_for(searcher: Searcher) -> None:
+    benzos = await searcher.search("benzos and ketamine")
+    assert benzos.expanded == {"benzos": ["benzodiazepine", "benzodiazepines", "BZDR"]}
+    assert benzos.rewritten == "benzos (benzodiazepine, benzodiazepines, BZDR) and ketamine"
+    typo = await searcher.search("ketmaine music")
+    assert typo.corrected == {"ketmaine": "ketamine"}
+    assert typo.rewritten == "ketamine music"
+    plain = await searcher.search("ketamine music")
+    assert plain.rewritten is None
+
+
+async def test_slang_resolves_to_the_substance(searcher: Searcher) -> None:
+    shrooms = await searcher.search("shrooms", limit=10)
+    assert shrooms.hits and all("psilocybin" in h.fact.text.lower() for h in shrooms.hits)
+    special_k = await searcher.search("special k bladder")
+    assert any(w in special_k.hits[0].fact.text.lower() for w in ("bladder", "urinary"))
+
+
+async def test_real_words_are_not_bent_into_other_words(searcher: Searcher) -> None:
+    assert searcher.correct("pregnant") is None
+    assert searcher.correct("hungry") is None
+    assert searcher.correct("start") is None
+    assert searcher.correct("apena") == "apnea"
+    assert searcher.correct("psilocibin") == "psilocybin"
+
+
+async def test_unknown_words_give_no_hits_and_no_confident_guess(searcher: Searcher) -> None:
+    result = await searcher.search("xyzzy qwerty")
+    assert result.hits == []
+    assert result.unknown == ["xyzzy", "qwerty"]
+
+
+async def test_misspelt_miss_offers_did_you_mean(searcher: Searcher) -> None:
+    result = await searcher.search("zzpsilocybinzz")
+    assert result.hits == []
+    assert "psilocybin" in result.suggestions
+
+
+HOSTILE = [
+    "", "   ", "\"", "\"\"\"", "NEAR(", "NEAR(ketamine bladder", "*", "ket*", "AND OR NOT", "ketamine AND",
+    "'; DROP TABLE facts;--", "ketamine\x00bladder", "\x01\x02\x7f\u200b", "🍄🍄 shrooms 💊", "ｋｅｔａｍｉｎｅ",
+    "@everyone ketamine", "<@123> <@&456> <#789>", "x" * 6000, "ketamine " * 1000, "{text}: bladder", "^ketamine",
+    "col:ketamine", "(((", ")", "-ketamine", "+", "\\", "' OR 1=1 --", "\n\t\r",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+async def test_hostile_queries_return_a_list_and_never_raise(searcher: Searcher, query: str) -> None:
+    result = await searcher.search(query, limit=5)
+    assert isinstance(result.hits, list)
+    assert len(result.hits) <= 5
+
+
+async def test_full_width_and_control_characters_are_normalized(searcher: Searcher) -> None:
+    assert normalize("ｋｅｔａｍｉｎｅ\x00 music") == "ketamine music"
+    assert tokenize(normalize("@everyone <@123> hi")) == ["hi"]
+    wide = await searcher.search("ｋｅｔａｍｉｎｅ ｍｕｓｉｃ", limit=3)
+    narrow = await searcher.search("ketamine music", limit=3)
+    assert [h.fact.id for h in wide.hits] == [h.fact.id for h in narrow.hits]
