@@ -37,7 +37,7 @@ IntList = Annotated[list[int], NoDecode]
 class Settings(BaseSettings):
     """All settings of one bot process; each field maps to the upper-case environment variable."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     discord_token: SecretStr | None = Field(default=None, description="Bot token from the developer portal.")
     data_dir: Path = Field(default=Path("data"), description="Folder with concept pages, aliases, protocols.")

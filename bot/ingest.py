@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sqlite3
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -131,8 +132,10 @@ def check_data(data_dir: Path) -> BuildReport:
 def build_database(data_dir: Path, db_path: Path) -> BuildReport:
     """Parse `data/` and swap a freshly built database in at `db_path`."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+    # A unique temporary name: shard containers sharing a volume all run as PID 1.
+    handle, name = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".tmp", dir=db_path.parent)
+    os.close(handle)
+    tmp = Path(name)
     conn = sqlite3.connect(tmp)
     try:
         report = _build_into(conn, data_dir, data_hash(data_dir))

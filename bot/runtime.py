@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -110,14 +111,16 @@ class FactBotMixin:
             self.write_heartbeat()
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
-    def write_heartbeat(self) -> None:
+    def write_heartbeat(self, connected: bool | None = None) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
         latency = bot.latency
+        if connected is None:
+            connected = bot.is_ready() and not bot.is_closed() and not bot.ws is None
         write_heartbeat(
             self.settings.health_file,
             shard_ids=list(self.settings.shard_ids) or None,
             latency_ms=None if latency != latency or latency == float("inf") else round(latency * 1000, 1),
-            connected=bot.is_ready() and not bot.is_closed(),
+            connected=connected,
         )
 
     async def on_ready(self) -> None:
@@ -127,6 +130,13 @@ class FactBotMixin:
 
     async def on_resumed(self) -> None:
         log.info("gateway session resumed")
+        self.write_heartbeat()
+
+    async def on_disconnect(self) -> None:
+        """discord.py keeps `is_ready()` true across a drop; the health file must not."""
+        self.write_heartbeat(connected=False)
+
+    async def on_connect(self) -> None:
         self.write_heartbeat()
 
     async def close(self) -> None:
@@ -253,7 +263,11 @@ async def _serve(settings: Settings, token: str) -> None:
         except (NotImplementedError, RuntimeError):
             pass
     async with bot:
-        await bot.start(token)
+        try:
+            await bot.start(token)
+        except (aiohttp.ClientConnectionError, ConnectionError):
+            if not stopping.is_set():
+                raise  # a real network failure; a stop during login is not one
 
 
 def run(settings: Settings) -> int:

@@ -40,3 +40,30 @@ def log_command(interaction: discord.Interaction, started: float, results: int) 
         results,
         extra={"command": command, "latency_ms": latency, "results": results, "guild_id": interaction.guild_id},
     )
+
+
+class ChannelOfTypes(app_commands.Transformer):
+    """A channel option limited to exact types (discord.py adds media channels to forums, which Discord's
+    published schema does not list), resolved to the cached channel object."""
+
+    def __init__(self, *types: discord.ChannelType) -> None:
+        self._types = list(types)
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return self._types
+
+    async def transform(self, interaction: discord.Interaction, value: object) -> object:
+        resolve = getattr(value, "resolve", None)
+        channel = resolve() if callable(resolve) else None
+        if channel is None and interaction.guild is not None:
+            channel = interaction.guild.get_channel(getattr(value, "id", 0))
+        return channel or value
+
+
+TEXT_OR_FORUM = ChannelOfTypes(discord.ChannelType.text, discord.ChannelType.forum)
+FORUM = ChannelOfTypes(discord.ChannelType.forum)

@@ -20,7 +20,7 @@ from bot.admin import (
 from bot.render import message_reply
 from bot.reply import Reply
 from bot.views import ConfirmView
-from cogs.common import services
+from cogs.common import FORUM, TEXT_OR_FORUM, services
 
 MODERATORS = discord.Permissions(manage_threads=True)
 PostTarget = discord.ForumChannel | discord.TextChannel | discord.Thread
@@ -51,7 +51,7 @@ class Moderation(commands.Cog):
         self,
         interaction: discord.Interaction,
         concept: str,
-        channel: discord.ForumChannel | discord.TextChannel | None = None,
+        channel: app_commands.Transform[discord.abc.GuildChannel, TEXT_OR_FORUM] | None = None,
         perspectives: bool = False,
     ) -> None:
         svc = services(interaction)
@@ -116,7 +116,10 @@ class Moderation(commands.Cog):
     @app_commands.choices(action=[app_commands.Choice(name=a, value=a) for a in ("enable", "disable", "status")])
     @moderators_only
     async def autoreply(
-        self, interaction: discord.Interaction, action: str, channel: discord.ForumChannel | None = None
+        self,
+        interaction: discord.Interaction,
+        action: str,
+        channel: app_commands.Transform[discord.abc.GuildChannel, FORUM] | None = None,
     ) -> None:
         svc = services(interaction)
         guild_id = interaction.guild_id or 0
