@@ -31,7 +31,7 @@ RUN pip install --quiet . \
 FROM python:3.11-slim
 
 # uid 10001: above any uid a distribution hands out, so it never maps to a real user on the host.
-RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
+RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin factbot \
     && mkdir -p /var/lib/factbot \
     && chown factbot:factbot /var/lib/factbot
