@@ -153,9 +153,10 @@ class Answers:
         embed.add_field(
             name="Position", value=f"fact {fact.position} of {fact.source.fact_count} in this source", inline=True
         )
-        neighbours = await self.store.facts((await self.store.citing_neighbours(fact.id))[:5])
+        neighbour_ids = (await self.store.citing_neighbours(fact.id))[:5]
+        neighbours = await self.store.facts(neighbour_ids)
         if neighbours:
-            rows = [fact_row(n, 180) for n in neighbours.values()]
+            rows = [fact_row(neighbours[i], 180) for i in neighbour_ids if i in neighbours]
             for name, value in pack_rows("Cited next to it in the overview", rows)[:2]:
                 embed.add_field(name=name, value=value, inline=False)
         return Reply([embed], ephemeral=private)

@@ -139,12 +139,12 @@ class FactStore:
         return {row["type"]: row["n"] for row in rows}
 
     async def citing_neighbours(self, fact_id: str) -> list[str]:
-        """Ids of the facts cited next to this one (same overview or perspective paragraph)."""
+        """Ids of the facts cited next to this one in the same overview paragraph."""
         rows = await self._rows(
             "SELECT DISTINCT other.fact_id FROM citations mine JOIN citations other "
             "ON other.concept_id = mine.concept_id AND other.section = mine.section "
             "AND other.paragraph = mine.paragraph AND other.fact_id != mine.fact_id "
-            "WHERE mine.fact_id = ? ORDER BY other.fact_id",
+            "WHERE mine.fact_id = ? AND mine.section = 'overview' ORDER BY other.fact_id",
             (fact_id,),
         )
         return [row["fact_id"] for row in rows]
