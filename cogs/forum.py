@@ -44,8 +44,8 @@ class Forum(commands.Cog):
             return
         if not await svc.moderation.autoreply_enabled(thread.guild.id, thread.parent_id):
             return
-        starter = thread.starter_message or self.bot.get_partial_messageable(thread.id).get_partial_message(thread.id)
-        body = getattr(starter, "content", "") or ""
+        # The opening message's text arrives only with the Message Content intent; the title always does.
+        body = thread.starter_message.content if thread.starter_message else ""
         reply, fact_ids = await autoreply(svc.answers, thread.name, body, svc.settings.autoreply_threshold)
         if reply is None or not await svc.moderation.claim_thread(thread.id):
             return

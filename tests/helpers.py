@@ -107,9 +107,8 @@ def assert_safe(kwargs: dict[str, Any], notice: str) -> None:
 
 
 def mock_channel(channel_id: int = 777, cls: type = discord.TextChannel) -> MagicMock:
-    channel = MagicMock(spec=cls)
+    channel = create_autospec(cls, instance=True)
     channel.id = channel_id
-    channel.send = create_autospec(cls.send)
     return channel
 
 
