@@ -190,7 +190,11 @@ class Answers:
             return message_reply("Nothing to search for", "Type part of a title, e.g. `/source query: montreal model`.")
         paper = await self._paper_for(cleaned)
         source = await self._best_source(cleaned)
-        if paper is not None and source is not None and fuzz.token_set_ratio(cleaned.lower(), source.title.lower()) < 80:
+        if (
+            paper is not None
+            and source is not None
+            and fuzz.token_set_ratio(cleaned.lower(), source.title.lower()) < 80
+        ):
             source = None  # the query names a known paper better than it names this source
         if source is None and paper is None:
             titles = [s.title for s in await self.store.sources(limit=400)]
@@ -265,8 +269,8 @@ class Answers:
             if expression:
                 rows = await self.store.ranked_candidates(_in_text(expression), 5)
                 mentions += (await self.store.facts_by_rowid([r for r, _ in rows])).values()
-        rows = [fact_row(f, 220) for f in {f.id: f for f in mentions}.values()][:4]
-        for name, value in pack_rows("Facts that cite it", rows)[:2]:
+        lines = [fact_row(f, 220) for f in {f.id: f for f in mentions}.values()][:4]
+        for name, value in pack_rows("Facts that cite it", lines)[:2]:
             embed.add_field(name=name, value=value, inline=False)
         return Reply([embed], ephemeral=private)
 
@@ -434,7 +438,9 @@ class Answers:
         return [escape(n) for n in self.store.compare_config.get("substances", [])]
 
     async def autocomplete_substance(self, current: str) -> list[Choice]:
-        names = list(dict.fromkeys([*await self.store.concept_names(), *self.store.compare_config.get("substances", [])]))
+        names = list(
+            dict.fromkeys([*await self.store.concept_names(), *self.store.compare_config.get("substances", [])])
+        )
         text = normalize(current).lower()
         if text:
             pool = names + [a for a, terms in self.store.aliases.items() if terms and terms[0] in names]

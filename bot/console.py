@@ -20,7 +20,7 @@ from bot.admin import (
     summary_messages,
     unknown_concept,
 )
-from bot.answers import Choice, choices_json
+from bot.answers import Choice, FactPage, choices_json
 from bot.config import Settings
 from bot.reply import Reply
 from bot.services import Services
@@ -74,7 +74,7 @@ async def ask(settings: Settings, argv: Sequence[str]) -> int:
     if isinstance(output, list) and output and isinstance(output[0], Choice):
         print(json.dumps(choices_json(output), ensure_ascii=False, indent=2))
         return 0
-    replies = output if isinstance(output, list) else [output]
+    replies = [r for r in (output if isinstance(output, list) else [output]) if isinstance(r, Reply)]
     ready = [services.delivery.prepare(r) for r in replies]
     if args.json:
         bodies: Any = (
@@ -96,7 +96,7 @@ async def _answer(services: Services, args: argparse.Namespace) -> Reply | list[
             return reply
         query = " ".join(args.query)
 
-        async def render(page: int):  # type: ignore[no-untyped-def]
+        async def render(page: int) -> tuple[Reply, FactPage | None]:
             return await answers.fact(query, page=page, private=args.private)
 
         reply, page = await render(max(0, args.page - 1))

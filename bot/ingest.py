@@ -239,7 +239,8 @@ def _insert_page(
     source_ids = []
     for source in page.sources:
         cur = conn.execute(
-            "INSERT INTO sources(concept_id, title, domain, publisher, authors, date, declared_count) VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO sources(concept_id, title, domain, publisher, authors, date, declared_count) "
+            "VALUES (?,?,?,?,?,?,?)",
             (
                 concept_id,
                 source.title,
@@ -271,7 +272,8 @@ def _insert_page(
         for c in perspective_citations
     ]
     conn.executemany(
-        "INSERT INTO citations(concept_id, section, paragraph, start, end, label, fact_id, exporter_id) VALUES (?,?,?,?,?,?,?,?)",
+        "INSERT INTO citations(concept_id, section, paragraph, start, end, label, fact_id, exporter_id) "
+        "VALUES (?,?,?,?,?,?,?,?)",
         citation_rows,
     )
     conn.executemany(

@@ -157,7 +157,8 @@ class ModerationStore:
             return
         await self._write(
             "INSERT INTO query_stats(query, asked, missed, last_at) VALUES (?, 1, ?, ?) "
-            "ON CONFLICT(query) DO UPDATE SET asked = asked + 1, missed = missed + excluded.missed, last_at = excluded.last_at",
+            "ON CONFLICT(query) DO UPDATE SET asked = asked + 1, missed = missed + excluded.missed, "
+            "last_at = excluded.last_at",
             (key, 0 if found else 1, time.time()),
         )
 

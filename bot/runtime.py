@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -96,7 +97,7 @@ class FactBotMixin:
             if guild is not None:
                 bot.tree.copy_global_to(guild=guild)
             local = [c.to_dict(bot.tree) for c in bot.tree.get_commands(guild=guild)]
-            remote = [c.to_dict() for c in await bot.tree.fetch_commands(guild=guild)]
+            remote: list[dict[str, Any]] = [dict(c.to_dict()) for c in await bot.tree.fetch_commands(guild=guild)]
             where = f"guild {guild.id}" if guild else "globally"
             if command_fingerprint(local) == command_fingerprint(remote):
                 log.info("commands unchanged %s; not syncing", where)
@@ -115,7 +116,7 @@ class FactBotMixin:
         bot: commands.Bot = self  # type: ignore[assignment]
         latency = bot.latency
         if connected is None:
-            connected = bot.is_ready() and not bot.is_closed() and not bot.ws is None
+            connected = bot.is_ready() and not bot.is_closed() and bot.ws is not None
         write_heartbeat(
             self.settings.health_file,
             shard_ids=list(self.settings.shard_ids) or None,
@@ -230,7 +231,7 @@ def _canonical(command: dict[str, Any], keys: tuple[str, ...] = _COMMAND_KEYS) -
         if value in (None, [], {}, False) and key not in ("type",):
             continue
         if key == "options":
-            value = [_canonical(o, _OPTION_KEYS) for o in value]
+            value = [_canonical(o, _OPTION_KEYS) for o in value or []]
         if key == "default_member_permissions":
             value = str(value)
         if key == "description" and command.get("type", 1) != 1:
@@ -251,17 +252,17 @@ async def _serve(settings: Settings, token: str) -> None:
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
 
+    closing: list[asyncio.Task[None]] = []
+
     def stop(signame: str) -> None:
         if not stopping.is_set():
             log.info("%s received; shutting down", signame)
             stopping.set()
-            loop.create_task(bot.close())
+            closing.append(loop.create_task(bot.close()))
 
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop, sig.name)
-        except (NotImplementedError, RuntimeError):
-            pass
     async with bot:
         try:
             await bot.start(token)

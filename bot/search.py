@@ -14,6 +14,7 @@ count in the rerank. Nothing here scans every fact in Python.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import re
 import unicodedata
@@ -504,6 +505,6 @@ def _coverage(fact: FactRecord, groups: Sequence[Group], total: int, typed: Sequ
                 best = max(best, 0.5 * credit)
         gained += weight * best
     typed_stems = [stem(w) for w in typed if w not in STOPWORDS]
-    pairs = [f" {a} {b} " for a, b in zip(typed_stems, typed_stems[1:], strict=False)]
+    pairs = [f" {a} {b} " for a, b in itertools.pairwise(typed_stems)]
     phrase_bonus = sum(p in joined for p in pairs) / len(pairs) if pairs else 0.0
     return (gained / possible if possible else 0.0), phrase_bonus

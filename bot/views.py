@@ -195,7 +195,8 @@ class FactPager(discord.ui.View):
         self.add_item(ReportButton(page.fact_ids))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
         if custom_id.startswith("factbot:report:") or interaction.user.id == self.owner_id:
             return True
         reply = message_reply("Not your answer", "Only the person who asked can page through it. Run `/fact` yourself!")

@@ -8,7 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.views import fact_view
+from bot.answers import FactPage
+from bot.reply import Reply
+from bot.views import FactPager, fact_view
 from cogs.common import log_command, services, to_choices, user_cooldown
 
 PRIVATE = "Only you see the answer (default: everyone in the channel)"
@@ -38,15 +40,14 @@ class Facts(commands.Cog):
             return
         text = query or ""
 
-        async def render(page_number: int):  # type: ignore[no-untyped-def]
+        async def render(page_number: int) -> tuple[Reply, FactPage | None]:
             return await svc.answers.fact(text, page=page_number, private=private)
 
         reply, page = await render(0)
-        view = fact_view(interaction.user.id, page, render, svc)
-        reply.view = view
+        reply.view = fact_view(interaction.user.id, page, render, svc)
+        if isinstance(reply.view, FactPager):
+            reply.view.origin = interaction  # so the buttons can be disabled in place on timeout
         await svc.delivery.respond(interaction, reply)
-        if hasattr(view, "origin"):
-            view.origin = interaction  # type: ignore[union-attr]
         log_command(interaction, started, len(page.fact_ids) if page else 0)
 
     @fact.autocomplete("query")

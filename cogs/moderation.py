@@ -31,9 +31,9 @@ T = TypeVar("T")
 
 def moderators_only(func: T) -> T:
     """Hidden from members by default, and refused at run time too (permissions can be overridden)."""
-    func = app_commands.default_permissions(manage_threads=True)(func)  # type: ignore[arg-type]
+    func = app_commands.default_permissions(manage_threads=True)(func)
     func = app_commands.guild_only()(func)
-    return app_commands.checks.has_permissions(manage_threads=True)(func)  # type: ignore[return-value]
+    return app_commands.checks.has_permissions(manage_threads=True)(func)
 
 
 class Moderation(commands.Cog):
@@ -97,7 +97,7 @@ class Moderation(commands.Cog):
             )
             for reply in messages[1:]:
                 await svc.delivery.post(thread, reply)
-            return thread.jump_url
+            return str(thread.jump_url)
         first = None
         for reply in messages:
             sent = await svc.delivery.post(target, reply)

@@ -36,7 +36,11 @@ def mock_client(services: Services) -> MagicMock:
 
 
 def mock_interaction(
-    services: Services, *, user_id: int = 1001, manage_threads: bool = False, guild_id: int | None = 111,
+    services: Services,
+    *,
+    user_id: int = 1001,
+    manage_threads: bool = False,
+    guild_id: int | None = 111,
     custom_id: str | None = None,
 ) -> MagicMock:
     interaction = MagicMock(spec=discord.Interaction)
@@ -62,7 +66,12 @@ def mock_interaction(
 
 
 _MINIMAL_INTERACTION: Any = {
-    "id": "1", "application_id": "2", "type": 2, "token": "t", "version": 1, "attachment_size_limit": 1,
+    "id": "1",
+    "application_id": "2",
+    "type": 2,
+    "token": "t",
+    "version": 1,
+    "attachment_size_limit": 1,
 }
 
 

@@ -23,8 +23,9 @@ from tests.helpers import assert_safe, mock_interaction, sent, text_of, tree_for
 
 @pytest.fixture
 async def services(built_db: Path, tmp_path: Path) -> AsyncIterator[Services]:
-    settings = Settings(data_dir=DATA_DIR, database_path=built_db, state_database_path=tmp_path / "state.sqlite3",
-                        _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        data_dir=DATA_DIR, database_path=built_db, state_database_path=tmp_path / "state.sqlite3", _env_file=None
+    )  # type: ignore[call-arg]
     opened = await Services.open(settings)
     yield opened
     await opened.close()
@@ -46,7 +47,10 @@ async def test_fact_answer_is_public_paged_sourced_and_pings_nobody(services: Se
     assert embed.description == "Showing results for **benzos (benzodiazepine, benzodiazepines, BZDR)**"
     assert len(embed.fields) == 5
     assert embed.fields[0].name.startswith("1. 💬 claim · k-")
-    assert "— [The Montreal model: an integrative biomedical-psychedelic ...](https://frontiersin.org)" in embed.fields[0].value
+    assert (
+        "— [The Montreal model: an integrative biomedical-psychedelic ...](https://frontiersin.org)"
+        in embed.fields[0].value
+    )
     assert embed.footer.text.startswith("Page 1/2 · 6 facts · Not medical advice")
     assert isinstance(kwargs["view"], FactPager)
 
@@ -122,12 +126,19 @@ async def test_protocol_montreal_contains_the_course_as_the_study_gave_it(servic
     kwargs = sent(interaction)
     text = text_of(kwargs)
     assert kwargs["embeds"][0].title == "The Montreal model"
-    assert "six infusions administered over 4 weeks, with a dosage of 0.5 mg/kg infused over 40 minutes, twice per week " \
-           "for the first 2 weeks and once weekly for the final 2 weeks" in text
+    assert (
+        "six infusions administered over 4 weeks, with a dosage of 0.5 mg/kg infused over 40 minutes, twice per week "
+        "for the first 2 weeks and once weekly for the final 2 weeks" in text
+    )
     assert "It is not a dosing instruction and not what anyone should take." in text
     stages = [f.name for f in kwargs["embeds"][0].fields]
-    order = ["1 · Who it is for", "2 · Preparation", "3 · Course and schedule", "4 · The session itself",
-             "5 · After-care and maintenance"]
+    order = [
+        "1 · Who it is for",
+        "2 · Preparation",
+        "3 · Course and schedule",
+        "4 · The session itself",
+        "5 · After-care and maintenance",
+    ]
     positions = [next(i for i, s in enumerate(stages) if s.startswith(o)) for o in order]
     assert positions == sorted(positions)
     for field in kwargs["embeds"][0].fields:
@@ -139,8 +150,10 @@ async def test_compare_shows_difference_similarity_and_conflict(services: Servic
     interaction = mock_interaction(services)
     await facts_cog.compare.callback(facts_cog, interaction, first="special k", second="shrooms", private=False)
     text = text_of(sent(interaction))
-    assert "≠ Ketamine's subjective effects are distinguished from psilocybin primarily by higher scores on the " \
-           "'disembodiment' subscale." in text
+    assert (
+        "≠ Ketamine's subjective effects are distinguished from psilocybin primarily by higher scores on the "
+        "'disembodiment' subscale." in text
+    )
     assert "≈ Ketamine and psilocybin appear to act as 'psychoplastogens,'" in text
     assert "⚔️ Conflicting facts" in text
     assert "as two doses of psilocybin" in text and "as 12 psilocybin treatments" in text

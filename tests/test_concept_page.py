@@ -27,7 +27,12 @@ def test_seed_parses_to_285_facts_under_14_sources() -> None:
         {i: n for i, n in enumerate([195, 61, 6, 6, 5, 2, 2, 2, 1, 1, 1, 1, 1, 1])}
     )
     assert Counter(f.type for f in page.facts) == {
-        "claim": 150, "reference": 86, "procedure": 19, "measurement": 16, "account": 10, "perspective": 4,
+        "claim": 150,
+        "reference": 86,
+        "procedure": 19,
+        "measurement": 16,
+        "account": 10,
+        "perspective": 4,
     }
     assert len(page.overview) == 5
 
@@ -36,7 +41,10 @@ def test_source_headers_are_split_into_fields() -> None:
     sources = parse_file(SEED_PAGE).sources
     first, second = sources[0], sources[1]
     assert (first.title, first.domain, first.publisher, first.date) == (
-        "The Montreal model: an integrative biomedical-psychedelic ...", "frontiersin.org", "Frontiers in Psychiatry", None,
+        "The Montreal model: an integrative biomedical-psychedelic ...",
+        "frontiersin.org",
+        "Frontiers in Psychiatry",
+        None,
     )
     assert (second.domain, second.publisher, second.date) == ("link.springer.com", "Springer", "Dec 19, 2024")
     yaden = sources[8]
@@ -51,7 +59,9 @@ def test_perspectives_are_parsed_with_model_and_confidence() -> None:
     assert perspectives[0].model == "openrouter/google/gemini-3.1-flash-lite-preview"
     assert (perspectives[0].confidence, perspectives[0].definitive) == (100, True)
     assert (perspectives[6].model, perspectives[6].confidence, perspectives[6].definitive) == (
-        "openrouter/x-ai/grok-4.1-fast", 90, False,
+        "openrouter/x-ai/grok-4.1-fast",
+        90,
+        False,
     )
 
 
@@ -90,22 +100,41 @@ def _broken(old: str, new: str, count: int = 1) -> str:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (_broken("\nclaimKetamine is being investigated", "\nopinionKetamine is being investigated"),
-         r":\d+: unknown fact type 'opinion': expected one of claim, measurement"),
-        (_broken("Frontiers in Psychiatry 195 facts", "Frontiers in Psychiatry 196 facts"),
-         r":36: source 'The Montreal model: .*' declares 196 facts, found 195 \(is the file truncated\?\)"),
+        (
+            _broken("\nclaimKetamine is being investigated", "\nopinionKetamine is being investigated"),
+            r":\d+: unknown fact type 'opinion': expected one of claim, measurement",
+        ),
+        (
+            _broken("Frontiers in Psychiatry 195 facts", "Frontiers in Psychiatry 196 facts"),
+            r":36: source 'The Montreal model: .*' declares 196 facts, found 195 \(is the file truncated\?\)",
+        ),
         (_broken("Facts (285)", "Facts (284)"), r":33: 'Facts \(284\)' declares 284 facts, found 285"),
-        (_broken("Sources\nThe Montreal model: an integrative biomedical-psychedelic ... frontiersin.org Frontiers in Psychiatry 195 facts\n",
-                 "Sources\n"),
-         r":36: fact before any source: expected a source header"),
+        (
+            _broken(
+                "Sources\nThe Montreal model: an integrative biomedical-psychedelic ... frontiersin.org "
+                "Frontiers in Psychiatry 195 facts\n",
+                "Sources\n",
+            ),
+            r":36: fact before any source: expected a source header",
+        ),
         (_broken("concept\n\nketamine\n", "concept\n\n\n"), r":\d+: missing concept name"),
         (SEED_TEXT[: len(SEED_TEXT) // 2], r"declares \d+ facts, found \d+ \(is the file truncated\?\)"),
         (SEED_TEXT[:3000], r"file ends early: expected 'Model Perspectives \(k\)' or 'Facts \(n\)'"),
-        (_broken("Model Perspectives (7)", "Model Perspectives (8)"),
-         r":\d+: 'Model Perspectives \(8\)' declares 8, found 7"),
+        (
+            _broken("Model Perspectives (7)", "Model Perspectives (8)"),
+            r":\d+: 'Model Perspectives \(8\)' declares 8, found 7",
+        ),
     ],
-    ids=["unknown-type", "source-count", "total-count", "fact-before-source", "missing-name", "truncated-half",
-         "truncated-overview", "perspective-count"],
+    ids=[
+        "unknown-type",
+        "source-count",
+        "total-count",
+        "fact-before-source",
+        "missing-name",
+        "truncated-half",
+        "truncated-overview",
+        "perspective-count",
+    ],
 )
 def test_malformed_pages_fail_naming_file_line_and_expectation(text: str, expected: str) -> None:
     with pytest.raises(ParseError) as info:
@@ -116,7 +145,11 @@ def test_malformed_pages_fail_naming_file_line_and_expectation(text: str, expect
 
 def test_non_utf8_file_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.txt"
-    path.write_bytes(SEED_TEXT.replace("Ketamine is being investigated", "Ketamine \xe9", 1).encode("latin-1", "replace"))
+    path.write_bytes(
+        SEED_TEXT.replace("Ketamine is being investigated", "Ketamine \xe9", 1).encode("latin-1", "replace")
+    )
     with pytest.raises(ParseError) as info:
         parse_file(path)
-    assert re.fullmatch(rf"{re.escape(str(path))}:\d+: file is not UTF-8 \(byte 0x..\); save it as UTF-8", str(info.value))
+    assert re.fullmatch(
+        rf"{re.escape(str(path))}:\d+: file is not UTF-8 \(byte 0x..\); save it as UTF-8", str(info.value)
+    )

@@ -28,7 +28,12 @@ def test_build_report_counts(tmp_path: Path) -> None:
     assert report.facts_by_concept == {"ketamine": 285}
     assert [n for _, _, n in report.facts_by_source] == [195, 61, 6, 6, 5, 2, 2, 2, 1, 1, 1, 1, 1, 1]
     assert report.facts_by_type == {
-        "claim": 150, "reference": 86, "procedure": 19, "measurement": 16, "account": 10, "perspective": 4,
+        "claim": 150,
+        "reference": 86,
+        "procedure": 19,
+        "measurement": 16,
+        "account": 10,
+        "perspective": 4,
     }
     assert (report.citations, report.perspectives) == (20, 7)
 
@@ -41,12 +46,18 @@ def test_fact_ids_are_stable_across_rebuilds_and_look_like_k_hex(tmp_path: Path,
     assert all(len(i) == 8 and i.startswith("k-") and int(i[2:], 16) >= 0 for i in ids.values())
     # Adding another concept page and editing aliases does not move any existing id.
     page = (data_copy / "concepts" / "ketamine.txt").read_text(encoding="utf-8")
-    (data_copy / "concepts" / "esketamine.txt").write_text(page.replace("\nketamine\n", "\nesketamine\n", 1), encoding="utf-8")
-    (data_copy / "aliases.toml").write_text((data_copy / "aliases.toml").read_text() + '\n', encoding="utf-8")
+    (data_copy / "concepts" / "esketamine.txt").write_text(
+        page.replace("\nketamine\n", "\nesketamine\n", 1), encoding="utf-8"
+    )
+    (data_copy / "aliases.toml").write_text((data_copy / "aliases.toml").read_text() + "\n", encoding="utf-8")
     second = tmp_path / "b.sqlite3"
     build_database(data_copy, second)
     with sqlite3.connect(second) as conn:
-        kept = dict(conn.execute("SELECT f.text, f.id FROM facts f JOIN concepts c ON c.id = f.concept_id WHERE c.name = 'ketamine'"))
+        kept = dict(
+            conn.execute(
+                "SELECT f.text, f.id FROM facts f JOIN concepts c ON c.id = f.concept_id WHERE c.name = 'ketamine'"
+            )
+        )
         assert conn.execute("SELECT count(*) FROM facts").fetchone()[0] == 570
     assert kept == ids
 
@@ -110,7 +121,9 @@ async def test_moderator_state_survives_a_rebuild(tmp_path: Path, data_copy: Pat
 def test_check_validates_without_touching_files(tmp_path: Path, data_copy: Path) -> None:
     report = check_data(data_copy)
     assert report.total_facts == 285
-    (data_copy / "protocols.toml").write_text('[[protocol]]\nkey = "x"\nname = "X"\ndescription = "d"\n[protocol.stages]\nbogus = ["a"]\n')
+    (data_copy / "protocols.toml").write_text(
+        '[[protocol]]\nkey = "x"\nname = "X"\ndescription = "d"\n[protocol.stages]\nbogus = ["a"]\n'
+    )
     with pytest.raises(ParseError, match=r"protocols.toml:1: \[\[protocol\]\] #1: unknown stage 'bogus'"):
         check_data(data_copy)
 
@@ -120,13 +133,17 @@ def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
 
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATA_DIR", "DATABASE_PATH"))}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=full_env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_ingest_prints_counts_and_search_json(tmp_path: Path) -> None:
-    env = {"DATA_DIR": str(DATA_DIR), "DATABASE_PATH": str(tmp_path / "f.sqlite3"),
-           "STATE_DATABASE_PATH": str(tmp_path / "s.sqlite3")}
+    env = {
+        "DATA_DIR": str(DATA_DIR),
+        "DATABASE_PATH": str(tmp_path / "f.sqlite3"),
+        "STATE_DATABASE_PATH": str(tmp_path / "s.sqlite3"),
+    }
     ingest = _cli("ingest", cwd=tmp_path, env=env)
     assert ingest.returncode == 0, ingest.stderr
     assert "285 facts" in ingest.stdout
@@ -144,10 +161,14 @@ def test_cli_ingest_prints_counts_and_search_json(tmp_path: Path) -> None:
 
 def test_cli_check_fails_with_a_ci_friendly_exit_code(tmp_path: Path, data_copy: Path) -> None:
     page = data_copy / "concepts" / "ketamine.txt"
-    page.write_text(page.read_text(encoding="utf-8").replace("\nclaimKetamine is being", "\nrumourKetamine is being", 1))
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("\nclaimKetamine is being", "\nrumourKetamine is being", 1)
+    )
     result = _cli("ingest", "--check", cwd=tmp_path, env={"DATA_DIR": str(data_copy)})
     assert result.returncode == 2
-    assert result.stderr.strip().endswith("unknown fact type 'rumour': expected one of claim, measurement, procedure, reference, account, perspective")
+    assert result.stderr.strip().endswith(
+        "unknown fact type 'rumour': expected one of claim, measurement, procedure, reference, account, perspective"
+    )
     assert not (tmp_path / ".state").exists()
 
 
@@ -165,4 +186,3 @@ def test_invalid_setting_is_named_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("error: Invalid setting GUILD_IDS:")
-

@@ -24,8 +24,9 @@ FORUM_ID, GUILD_ID, BOT_ID = 900, 111, 4242
 
 @pytest.fixture
 async def services(built_db: Path, tmp_path: Path) -> AsyncIterator[Services]:
-    settings = Settings(data_dir=DATA_DIR, database_path=built_db, state_database_path=tmp_path / "state.sqlite3",
-                        _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        data_dir=DATA_DIR, database_path=built_db, state_database_path=tmp_path / "state.sqlite3", _env_file=None
+    )  # type: ignore[call-arg]
     opened = await Services.open(settings)
     yield opened
     await opened.close()
@@ -36,8 +37,12 @@ async def test_summary_footnotes_all_resolve_and_no_raw_citation_survives(servic
     assert messages is not None
     text = "\n".join(e.description or "" for m in messages for e in m.embeds)
     assert "[fact:" not in text
-    for label in ("Neuroplasticity as a convergent mechanism", "Research has diverged into two bodies",
-                  "Antidepressant benefits typically fade", "Montreal model integrates ketamine into therapy"):
+    for label in (
+        "Neuroplasticity as a convergent mechanism",
+        "Research has diverged into two bodies",
+        "Antidepressant benefits typically fade",
+        "Montreal model integrates ketamine into therapy",
+    ):
         assert label not in text
     markers = {int(n) for n in re.findall(r"\[(\d+)\](?! )", text.split("Sources for the numbered")[0])}
     markers |= {int(n) for n in re.findall(r"\[(\d+)\]", text.split("\n[1] ")[0])}
@@ -46,8 +51,10 @@ async def test_summary_footnotes_all_resolve_and_no_raw_citation_survives(servic
     assert markers == set(range(1, 21))
     for _, fact_id in footnotes:
         assert await services.store.fact(fact_id) is not None
-    assert "[6] Neuroplasticity is proposed as a convergent mechanism of action for both ketamine and classical " \
-           "psychedelics. — `k-1eb7b5` · Nature, 2023" in text
+    assert (
+        "[6] Neuroplasticity is proposed as a convergent mechanism of action for both ketamine and classical "
+        "psychedelics. — `k-1eb7b5` · Nature, 2023" in text
+    )
 
 
 async def test_perspectives_only_when_asked_and_labelled(services: Services) -> None:
@@ -99,8 +106,14 @@ async def test_summary_preview_then_post_creates_a_tagged_forum_thread(services:
     assert audit[0]["action"] == "summary.posted" and audit[0]["actor_id"] == 1001
 
 
-def _thread(services: Services, *, owner_bot: bool = False, name: str = "Spravato nasal spray for TRD?",
-            thread_id: int = 5000, parent_is_forum: bool = True) -> MagicMock:
+def _thread(
+    services: Services,
+    *,
+    owner_bot: bool = False,
+    name: str = "Spravato nasal spray for TRD?",
+    thread_id: int = 5000,
+    parent_is_forum: bool = True,
+) -> MagicMock:
     guild = MagicMock(spec=discord.Guild)
     guild.id = GUILD_ID
     thread = create_autospec(discord.Thread, instance=True)
@@ -194,7 +207,10 @@ async def test_resolving_a_report_is_audited(services: Services) -> None:
     assert f"Report #{report_id} is resolved." in text_of(sent(interaction))
     assert (await services.moderation.report(report_id)).status == "resolved"  # type: ignore[union-attr]
     audit = await services.moderation.audit_log()
-    assert (audit[0]["action"], audit[0]["detail"]) == ("report.resolved", {"note": "checked the paper", "report": report_id})
+    assert (audit[0]["action"], audit[0]["detail"]) == (
+        "report.resolved",
+        {"note": "checked the paper", "report": report_id},
+    )
     again = mock_interaction(services, manage_threads=True)
     await cog.reports.callback(cog, again, status="open", resolve=report_id, note="x")
     assert f"There is no open report #{report_id}." in text_of(sent(again))

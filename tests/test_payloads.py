@@ -29,8 +29,23 @@ from tests.fake_discord.schema import (
 
 DELIVERY = Delivery(DEFAULT_NOTICE, DEFAULT_CRISIS_TEXT)
 DEVSET = [q["q"] for q in tomllib.loads((ROOT / "tests" / "devset.toml").read_text(encoding="utf-8"))["query"]]
-HOSTILE = ['"', "NEAR(", "*", "AND OR NOT", "'; DROP TABLE facts;--", "@everyone", "@here ketamine", "<@123>",
-           "<@&456> benzos", "x" * 6000, "ketamine\x00bladder", "🍄💊", "ｋｅｔａｍｉｎｅ", "", "ketamine " * 700]
+HOSTILE = [
+    '"',
+    "NEAR(",
+    "*",
+    "AND OR NOT",
+    "'; DROP TABLE facts;--",
+    "@everyone",
+    "@here ketamine",
+    "<@123>",
+    "<@&456> benzos",
+    "x" * 6000,
+    "ketamine\x00bladder",
+    "🍄💊",
+    "ｋｅｔａｍｉｎｅ",
+    "",
+    "ketamine " * 700,
+]
 
 
 def assert_valid_callback(body: dict[str, Any]) -> None:
@@ -78,10 +93,21 @@ async def test_every_fact_answer_validates_for_devset_and_hostile_queries(answer
 
 async def test_source_protocol_compare_answers_validate(answers: Answers) -> None:
     replies = [
-        *[await answers.source(q) for q in ("montreal model", "unified model", "springer", "nothing-like-this", *HOSTILE[:8])],
+        *[
+            await answers.source(q)
+            for q in ("montreal model", "unified model", "springer", "nothing-like-this", *HOSTILE[:8])
+        ],
         *[await answers.protocol(n) for n in ("montreal", "berman", "can-bind", "at-home", "unknown", *HOSTILE[:5])],
-        *[await answers.compare(a, b) for a, b in (("ketamine", "psilocybin"), ("special k", "shrooms"),
-                                                   ("ketamine", "ketamine"), ("ketamine", "unobtanium"), ('"', "NEAR("))],
+        *[
+            await answers.compare(a, b)
+            for a, b in (
+                ("ketamine", "psilocybin"),
+                ("special k", "shrooms"),
+                ("ketamine", "ketamine"),
+                ("ketamine", "unobtanium"),
+                ('"', "NEAR("),
+            )
+        ],
         await answers.fact_by_id("k-5b8224"),
         await answers.fact_by_id("k-000000"),
     ]
@@ -100,8 +126,11 @@ async def test_forum_and_moderator_bodies_validate(store: FactStore, answers: An
     posted, _ = await autoreply(answers, "Spravato nasal spray", "Anyone tried esketamine spray for TRD?", 0.5)
     assert posted is not None
     assert_valid_message(DELIVERY.prepare(posted).message_body())
-    thread_body = {"name": "Ketamine — cited summary", "applied_tags": ["1"],
-                   "message": DELIVERY.prepare(messages[0]).message_body()}
+    thread_body = {
+        "name": "Ketamine — cited summary",
+        "applied_tags": ["1"],
+        "message": DELIVERY.prepare(messages[0]).message_body(),
+    }
     errors = schema_errors(component_validator("CreateForumThreadRequest"), thread_body)
     assert not errors, errors
 
@@ -120,13 +149,29 @@ async def test_oversized_replies_are_cut_to_limits_not_rejected() -> None:
 
 
 def test_command_sync_payload_validates(tmp_path: Any) -> None:
-    result = subprocess.run([sys.executable, "-m", "bot", "commands", "--json"], capture_output=True, text=True,
-                            cwd=tmp_path, env={"DATA_DIR": str(DATA_DIR), "PATH": "/usr/bin:/bin"}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "commands", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"DATA_DIR": str(DATA_DIR), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     names = sorted(c["name"] for c in payload)
-    assert names == ["Find sources", "about", "autoreply", "compare", "fact", "protocol", "reports", "source",
-                     "stats", "summary"]
+    assert names == [
+        "Find sources",
+        "about",
+        "autoreply",
+        "compare",
+        "fact",
+        "protocol",
+        "reports",
+        "source",
+        "stats",
+        "summary",
+    ]
     validator = component_validator("ApplicationCommandUpdateRequest")
     for command in payload:
         assert not schema_errors(validator, command), command["name"]

@@ -186,9 +186,7 @@ def test_dockerfile_is_multi_stage_from_python_slim() -> None:
     assert len(froms) >= 2, "expected a builder stage and a final stage"
     assert all(rest.split()[0] == "python:3.11-slim" for rest in froms)
     final = _final_stage()
-    copies_from_builder = [
-        rest for keyword, rest in final if keyword == "COPY" and rest.startswith("--from=")
-    ]
+    copies_from_builder = [rest for keyword, rest in final if keyword == "COPY" and rest.startswith("--from=")]
     assert copies_from_builder == ["--from=builder /opt/venv /opt/venv"]
 
 
@@ -221,9 +219,7 @@ def test_dockerfile_env_names_real_settings_and_writes_only_to_volume_or_tmp() -
     assert env["DATA_DIR"] == "/app/data"
     assert env["PYTHONUNBUFFERED"] == "1"
     settings = {name: value for name, value in env.items() if not name.startswith(("PYTHON", "PIP", "PATH"))}
-    assert set(settings) <= _setting_names(), (
-        f"ENV names no setting: {sorted(set(settings) - _setting_names())}"
-    )
+    assert set(settings) <= _setting_names(), f"ENV names no setting: {sorted(set(settings) - _setting_names())}"
     # The root is read-only under compose: writable paths must be on the volume or the /tmp tmpfs.
     for name in ("DATABASE_PATH", "STATE_DATABASE_PATH"):
         assert settings[name].startswith(VOLUME_PATH + "/")
@@ -337,9 +333,7 @@ def test_write_heartbeat_never_raises(tmp_path: Path) -> None:
     assert not (blocker / "health.json").exists()
 
 
-def test_health_main_prints_one_line_and_exit_code(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_health_main_prints_one_line_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings = _settings(tmp_path)
     assert health_main(settings) == 1
     write_heartbeat(settings.health_file, shard_ids=None, latency_ms=None, connected=True)
