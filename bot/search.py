@@ -227,6 +227,14 @@ def stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
+SHORT_KEY = 4
+
+
+def phrase_key(phrase: str) -> str:
+    """A phrase with every word stemmed, so aliases match whatever the inflection."""
+    return " ".join(stem(w) for w in tokenize(phrase))
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width letters become ASCII), no control or format characters, no mentions, bounded."""
     text = unicodedata.normalize("NFKC", text[: MAX_QUERY_CHARS * 4])
@@ -318,6 +326,11 @@ class Searcher:
             **{k: ("intent", v) for k, v in store.intents.items()},
             **{k: ("alias", v) for k, v in store.aliases.items()},
         }
+        # Inflections of a phrase find it too ("wearing off", "eating disorders"); short keys such as
+        # abbreviations ("act", "pet", "iv") match only as typed.
+        self._stemmed_phrases = {
+            phrase_key(k): k for k in self._phrases if len(k) > SHORT_KEY or " " in k
+        }
         self._max_phrase = max((len(tokenize(k)) for k in self._phrases), default=1)
         self._by_length: dict[int, list[str]] = {}
         for word in store.vocabulary:
@@ -336,8 +349,9 @@ class Searcher:
         while i < len(words):
             matched = False
             for size in range(min(self._max_phrase, len(words) - i), 0, -1):
-                phrase = " ".join(words[i : i + size])
-                if phrase in self._phrases:
+                typed = " ".join(words[i : i + size])
+                phrase = typed if typed in self._phrases else self._stemmed_phrases.get(phrase_key(typed), "")
+                if phrase:
                     kind, terms = self._phrases[phrase]
                     if kind == "intent" and all(w in STOPWORDS for w in phrase.split()):
                         # "how long", "is it safe": a soft hint of what the answer contains.

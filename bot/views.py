@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import discord
 
@@ -34,49 +34,45 @@ def _ids(text: str) -> list[str]:
     return [i for i in text.split(",") if i][:5]
 
 
-class ReportButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"factbot:report:(?P<ids>{_IDS})"):
-    """Opens the report modal for the facts of the message it sits on."""
+class _FactIdsButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"factbot:(?!)"):
+    """A button whose custom id carries the fact ids it acts on (`factbot:<action>:k-…,k-…`)."""
+
+    action = ""
+    label = ""
+    emoji = ""
+    style = discord.ButtonStyle.secondary
 
     def __init__(self, fact_ids: list[str]) -> None:
         self.fact_ids = fact_ids[:5]
         super().__init__(
             discord.ui.Button(
-                label="Report",
-                emoji="🚩",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"factbot:report:{','.join(self.fact_ids)}",
+                label=self.label,
+                emoji=self.emoji,
+                style=self.style,
+                custom_id=f"factbot:{self.action}:{','.join(self.fact_ids)}",
             )
         )
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> ReportButton:
+    ) -> Self:
         return cls(_ids(match["ids"]))
+
+
+class ReportButton(_FactIdsButton, template=rf"factbot:report:(?P<ids>{_IDS})"):
+    """Opens the report modal for the facts of the message it sits on."""
+
+    action, label, emoji = "report", "Report", "🚩"
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_modal(ReportModal(self.fact_ids))
 
 
-class ShareButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"factbot:share:(?P<ids>{_IDS})"):
+class ShareButton(_FactIdsButton, template=rf"factbot:share:(?P<ids>{_IDS})"):
     """Posts the facts of a private answer publicly, in the channel or thread it was asked in."""
 
-    def __init__(self, fact_ids: list[str]) -> None:
-        self.fact_ids = fact_ids[:5]
-        super().__init__(
-            discord.ui.Button(
-                label="Share",
-                emoji="📣",
-                style=discord.ButtonStyle.primary,
-                custom_id=f"factbot:share:{','.join(self.fact_ids)}",
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> ShareButton:
-        return cls(_ids(match["ids"]))
+    action, label, emoji, style = "share", "Share", "📣", discord.ButtonStyle.primary
 
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
