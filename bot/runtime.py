@@ -78,6 +78,7 @@ class FactBotMixin:
     def _init_factbot(self, settings: Settings) -> None:
         self.settings = settings
         self._heartbeat_task: asyncio.Task[None] | None = None
+        self._services_closing: asyncio.Future[None] | None = None
         self.synced = False
 
     async def setup_hook(self) -> None:
@@ -97,7 +98,7 @@ class FactBotMixin:
             if guild is not None:
                 bot.tree.copy_global_to(guild=guild)
             local = [c.to_dict(bot.tree) for c in bot.tree.get_commands(guild=guild)]
-            remote: list[dict[str, Any]] = [dict(c.to_dict()) for c in await bot.tree.fetch_commands(guild=guild)]
+            remote = await self._remote_commands(guild)
             where = f"guild {guild.id}" if guild else "globally"
             if command_fingerprint(local) == command_fingerprint(remote):
                 log.info("commands unchanged %s; not syncing", where)
@@ -105,6 +106,15 @@ class FactBotMixin:
             await bot.tree.sync(guild=guild)
             self.synced = True
             log.info("synced %d commands %s", len(local), where)
+
+    async def _remote_commands(self, guild: discord.Object | None) -> list[dict[str, Any]]:
+        """The raw JSON Discord holds: `AppCommand.to_dict()` drops default_member_permissions and nsfw."""
+        bot: commands.Bot = self  # type: ignore[assignment]
+        app_id = bot.application_id
+        assert app_id is not None
+        if guild is None:
+            return [dict(c) for c in await bot.http.get_global_commands(app_id)]
+        return [dict(c) for c in await bot.http.get_guild_commands(app_id, guild.id)]
 
     async def _heartbeat_loop(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
@@ -147,9 +157,12 @@ class FactBotMixin:
         for view in list(bot.persistent_views):
             view.stop()
         await super().close()  # type: ignore[misc]
-        services = getattr(self, "services", None)
-        if services is not None:
-            await services.close()
+        # close() runs twice on a signal (the handler, then `async with`): close the databases once,
+        # fully, or an aiosqlite worker thread keeps the interpreter alive after the loop ends.
+        if self._services_closing is None and getattr(self, "services", None) is not None:
+            self._services_closing = asyncio.ensure_future(self.services.close())
+        if self._services_closing is not None:
+            await asyncio.shield(self._services_closing)
         write_heartbeat(self.settings.health_file, shard_ids=None, latency_ms=None, connected=False)
 
 
@@ -269,6 +282,7 @@ async def _serve(settings: Settings, token: str) -> None:
         except (aiohttp.ClientConnectionError, ConnectionError):
             if not stopping.is_set():
                 raise  # a real network failure; a stop during login is not one
+    await asyncio.gather(*closing, return_exceptions=True)
 
 
 def run(settings: Settings) -> int:

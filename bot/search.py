@@ -355,15 +355,15 @@ class Searcher:
                     kind, terms = self._phrases[phrase]
                     if kind == "intent" and all(w in STOPWORDS for w in phrase.split()):
                         # "how long", "is it safe": a soft hint of what the answer contains.
-                        groups.append(Group(phrase, list(terms), INTENT_WEIGHT, "intent", literal=0))
-                        result.display.append(phrase)
+                        groups.append(Group(typed, list(terms), INTENT_WEIGHT, "intent", literal=0))
+                        result.display.append(typed)
                     else:
-                        groups.append(Group(phrase, [phrase, *terms], 1.0, "alias"))
+                        groups.append(Group(typed, [typed, *terms], 1.0, "alias"))
                         if kind == "alias":
-                            result.expanded[phrase] = list(terms)
-                            result.display.append(f"{phrase} ({', '.join(terms)})")
+                            result.expanded[typed] = list(terms)
+                            result.display.append(f"{typed} ({', '.join(terms)})")
                         else:
-                            result.display.append(phrase)
+                            result.display.append(typed)
                     i += size
                     matched = True
                     break
