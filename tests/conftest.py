@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from bot.ingest import build_database
 from bot.search import Searcher
+from bot.services import Services
 from bot.store import FactStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,6 +19,9 @@ DATA_DIR = ROOT / "data"
 SEED_PAGE = DATA_DIR / "concepts" / "ketamine.txt"
 SHARED = ROOT.parent / "shared"
 OPENAPI_PATH = SHARED / "discord-api-spec" / "openapi.json"
+# What the shipped seed holds (../shared/seeds/README.md).
+SEED_SOURCE_COUNTS = [195, 61, 6, 6, 5, 2, 2, 2, 1, 1, 1, 1, 1, 1]
+SEED_TYPE_COUNTS = {"claim": 150, "reference": 86, "procedure": 19, "measurement": 16, "account": 10, "perspective": 4}
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +41,17 @@ async def store(built_db: Path) -> AsyncIterator[FactStore]:
 @pytest.fixture
 async def searcher(store: FactStore) -> Searcher:
     return Searcher(store)
+
+
+@pytest.fixture
+async def services(built_db: Path, tmp_path: Path) -> AsyncIterator[Services]:
+    """The bot's services on the shared database, with a fresh moderator-state file per test."""
+    settings = Settings(
+        data_dir=DATA_DIR, database_path=built_db, state_database_path=tmp_path / "state.sqlite3", _env_file=None
+    )  # type: ignore[call-arg]
+    opened = await Services.open(settings)
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

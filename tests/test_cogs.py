@@ -22,16 +22,6 @@ from tests.helpers import assert_safe, mock_interaction, sent, text_of, tree_for
 
 
 @pytest.fixture
-async def services(built_db: Path, tmp_path: Path) -> AsyncIterator[Services]:
-    settings = Settings(
-        data_dir=DATA_DIR, database_path=built_db, state_database_path=tmp_path / "state.sqlite3", _env_file=None
-    )  # type: ignore[call-arg]
-    opened = await Services.open(settings)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
 def facts_cog() -> Facts:
     return Facts(MagicMock(spec=commands.Bot))
 

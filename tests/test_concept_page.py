@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.concept_page import ParseError, parse_file, parse_text
-from tests.conftest import SEED_PAGE, SHARED
+from tests.conftest import SEED_PAGE, SEED_SOURCE_COUNTS, SEED_TYPE_COUNTS, SHARED
 
 SEED_TEXT = SEED_PAGE.read_text(encoding="utf-8")
 
@@ -22,18 +22,9 @@ def test_seed_parses_to_285_facts_under_14_sources() -> None:
     page = parse_file(SEED_PAGE)
     assert page.name == "ketamine"
     assert len(page.facts) == 285
-    assert [s.declared_count for s in page.sources] == [195, 61, 6, 6, 5, 2, 2, 2, 1, 1, 1, 1, 1, 1]
-    assert Counter(f.source_index for f in page.facts) == Counter(
-        {i: n for i, n in enumerate([195, 61, 6, 6, 5, 2, 2, 2, 1, 1, 1, 1, 1, 1])}
-    )
-    assert Counter(f.type for f in page.facts) == {
-        "claim": 150,
-        "reference": 86,
-        "procedure": 19,
-        "measurement": 16,
-        "account": 10,
-        "perspective": 4,
-    }
+    assert [s.declared_count for s in page.sources] == SEED_SOURCE_COUNTS
+    assert Counter(f.source_index for f in page.facts) == Counter(dict(enumerate(SEED_SOURCE_COUNTS)))
+    assert Counter(f.type for f in page.facts) == SEED_TYPE_COUNTS
     assert len(page.overview) == 5
 
 

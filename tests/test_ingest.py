@@ -15,7 +15,7 @@ from bot.ingest import build_database, check_data, data_hash, ensure_database, s
 from bot.moderation import ModerationStore
 from bot.search import Searcher
 from bot.store import FactStore
-from tests.conftest import DATA_DIR
+from tests.conftest import DATA_DIR, SEED_SOURCE_COUNTS, SEED_TYPE_COUNTS
 
 
 def _ids(db: Path) -> dict[str, str]:
@@ -26,15 +26,8 @@ def _ids(db: Path) -> dict[str, str]:
 def test_build_report_counts(tmp_path: Path) -> None:
     report = build_database(DATA_DIR, tmp_path / "facts.sqlite3")
     assert report.facts_by_concept == {"ketamine": 285}
-    assert [n for _, _, n in report.facts_by_source] == [195, 61, 6, 6, 5, 2, 2, 2, 1, 1, 1, 1, 1, 1]
-    assert report.facts_by_type == {
-        "claim": 150,
-        "reference": 86,
-        "procedure": 19,
-        "measurement": 16,
-        "account": 10,
-        "perspective": 4,
-    }
+    assert [n for _, _, n in report.facts_by_source] == SEED_SOURCE_COUNTS
+    assert report.facts_by_type == SEED_TYPE_COUNTS
     assert (report.citations, report.perspectives) == (20, 7)
 
 

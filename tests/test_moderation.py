@@ -22,16 +22,6 @@ from tests.helpers import mock_interaction, sent, text_of
 FORUM_ID, GUILD_ID, BOT_ID = 900, 111, 4242
 
 
-@pytest.fixture
-async def services(built_db: Path, tmp_path: Path) -> AsyncIterator[Services]:
-    settings = Settings(
-        data_dir=DATA_DIR, database_path=built_db, state_database_path=tmp_path / "state.sqlite3", _env_file=None
-    )  # type: ignore[call-arg]
-    opened = await Services.open(settings)
-    yield opened
-    await opened.close()
-
-
 async def test_summary_footnotes_all_resolve_and_no_raw_citation_survives(services: Services) -> None:
     messages = await summary_messages(services.store, "ketamine")
     assert messages is not None

@@ -10,6 +10,8 @@ from bot.search import Searcher, normalize, tokenize
 from tests.conftest import ROOT
 
 DEVSET = tomllib.loads((ROOT / "tests" / "devset.toml").read_text(encoding="utf-8"))["query"]
+# Written by someone who saw neither the dev set, the aliases nor the code: a guard against tuning to DEVSET.
+CHECK_SET = tomllib.loads((ROOT / "tests" / "heldout_check.toml").read_text(encoding="utf-8"))["query"]
 
 
 def _rank(texts: list[str], expected: list[str]) -> int | None:
@@ -22,15 +24,24 @@ async def test_devset_has_enough_natural_queries_of_every_kind() -> None:
     assert kinds == {"lay", "typo", "slang", "question", "abbreviation", "phrase"}
 
 
-async def test_devset_recall_at_1_and_5(searcher: Searcher) -> None:
+async def _recall(searcher: Searcher, queries: list[dict[str, object]]) -> tuple[float, float]:
     ranks = []
-    for query in DEVSET:
-        result = await searcher.search(query["q"], limit=5)
-        ranks.append(_rank([h.fact.text for h in result.hits], query["expect"]))
-    recall_1 = sum(r == 0 for r in ranks) / len(ranks)
-    recall_5 = sum(r is not None for r in ranks) / len(ranks)
+    for query in queries:
+        result = await searcher.search(str(query["q"]), limit=5)
+        ranks.append(_rank([h.fact.text for h in result.hits], list(query["expect"])))  # type: ignore[call-overload]
+    return sum(r == 0 for r in ranks) / len(ranks), sum(r is not None for r in ranks) / len(ranks)
+
+
+async def test_devset_recall_at_1_and_5(searcher: Searcher) -> None:
+    recall_1, recall_5 = await _recall(searcher, DEVSET)
     assert recall_5 >= 0.95, f"recall@5 {recall_5:.3f}"
     assert recall_1 >= 0.85, f"recall@1 {recall_1:.3f}"
+
+
+async def test_independent_check_set_recall(searcher: Searcher) -> None:
+    recall_1, recall_5 = await _recall(searcher, CHECK_SET)
+    assert recall_5 >= 0.93, f"recall@5 {recall_5:.3f}"
+    assert recall_1 >= 0.72, f"recall@1 {recall_1:.3f}"
 
 
 @pytest.mark.parametrize(
