@@ -20,6 +20,7 @@ from bot.safety import mentions_crisis
 from bot.search import SearchResult
 from bot.store import FactStore
 from bot.summary import build_summary, summary_replies
+from bot.views import share_view
 
 
 async def summary_messages(store: FactStore, concept_name: str, *, perspectives: bool = False) -> list[Reply] | None:
@@ -42,36 +43,37 @@ def unknown_concept(name: str, known: Sequence[str]) -> Reply:
     )
 
 
-async def find_sources(answers: Answers, text: str) -> tuple[Reply, list[str]]:
-    """The facts that best relate to a message, privately, with their ids (for Share/Report)."""
+async def find_sources(answers: Answers, text: str) -> Reply:
+    """The facts that best relate to a message, privately, with Share and Report buttons."""
     if not text.strip():
-        return message_reply("Nothing to look up", "That message has no text to find sources for."), []
+        return message_reply("Nothing to look up", "That message has no text to find sources for.")
     result = await answers.related_facts(text, limit=3)
     if not result.hits:
-        return answers.no_match(result), []
+        return answers.no_match(result)
     reply = answers.facts_reply("Facts related to this message", [h.fact for h in result.hits], _note(result))
     reply.crisis = mentions_crisis(text)
-    return reply, [h.fact.id for h in result.hits]
+    reply.view = share_view(reply.fact_ids)
+    return reply
 
 
 def _note(result: SearchResult) -> str | None:
     return f"Searched for: **{escape(result.rewritten)}**" if result.rewritten else None
 
 
-async def autoreply(answers: Answers, title: str, body: str, threshold: float) -> tuple[Reply | None, list[str]]:
+async def autoreply(answers: Answers, title: str, body: str, threshold: float) -> Reply | None:
     """What the bot posts under a new forum post: only the facts above the relevance threshold."""
     text = f"{title}\n{body}".strip()
     result = await answers.related_facts(text, limit=3)
     strong = [h for h in result.hits if h.coverage >= threshold]
     if not strong:
-        return None, []
+        return None
     embed = answer_embed(
         "Sourced facts that may help", "Found automatically for this post; moderators can turn this off."
     )
     for rank, hit in enumerate(strong, 1):
         name, value = fact_field(hit.fact, rank, text_limit=500)
         embed.add_field(name=name, value=value, inline=False)
-    return Reply([embed], crisis=mentions_crisis(text)), [h.fact.id for h in strong]
+    return Reply([embed], crisis=mentions_crisis(text), fact_ids=[h.fact.id for h in strong])
 
 
 def reports_reply(reports: Sequence[Report], status: str) -> Reply:

@@ -159,7 +159,7 @@ class Answers:
             rows = [fact_row(neighbours[i], 180) for i in neighbour_ids if i in neighbours]
             for name, value in pack_rows("Cited next to it in the overview", rows)[:2]:
                 embed.add_field(name=name, value=value, inline=False)
-        return Reply([embed], ephemeral=private)
+        return Reply([embed], ephemeral=private, fact_ids=[fact.id])
 
     async def autocomplete_fact(self, current: str) -> list[Choice]:
         """Up to 25 choices while typing: completed query words first, then matching facts (by id)."""
@@ -460,7 +460,7 @@ class Answers:
         for rank, fact in enumerate(facts[:PAGE_SIZE], 1):
             name, value = fact_field(fact, rank, text_limit=600)
             embed.add_field(name=name, value=value, inline=False)
-        return Reply([embed], ephemeral=private)
+        return Reply([embed], ephemeral=private, fact_ids=[f.id for f in facts[:PAGE_SIZE]])
 
 
 def _in_text(expression: str) -> str:

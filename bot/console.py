@@ -24,7 +24,7 @@ from bot.answers import Choice, FactPage, choices_json
 from bot.config import Settings
 from bot.reply import Reply
 from bot.services import Services
-from bot.views import fact_view, report_view, share_view
+from bot.views import fact_view
 
 
 def _ask_parser() -> argparse.ArgumentParser:
@@ -90,10 +90,7 @@ async def _answer(services: Services, args: argparse.Namespace) -> Reply | list[
     answers = services.answers
     if args.what == "fact":
         if args.id:
-            reply = await answers.fact_by_id(args.id, private=args.private)
-            fact = await services.store.fact(args.id)
-            reply.view = report_view([fact.id]) if fact else None
-            return reply
+            return await answers.fact_by_id(args.id, private=args.private)
         query = " ".join(args.query)
 
         async def render(page: int) -> tuple[Reply, FactPage | None]:
@@ -112,14 +109,11 @@ async def _answer(services: Services, args: argparse.Namespace) -> Reply | list[
         messages = await summary_messages(services.store, args.concept, perspectives=args.perspectives)
         return messages if messages is not None else unknown_concept(args.concept, await services.store.concept_names())
     if args.what == "find-sources":
-        reply, ids = await find_sources(answers, " ".join(args.text))
-        reply.view = share_view(ids)
-        return reply
+        return await find_sources(answers, " ".join(args.text))
     if args.what == "autoreply":
-        found, ids = await autoreply(answers, args.title, " ".join(args.body), services.settings.autoreply_threshold)
+        found = await autoreply(answers, args.title, " ".join(args.body), services.settings.autoreply_threshold)
         if found is None:
             return Reply(content="(no auto-reply: no fact clears AUTOREPLY_THRESHOLD for this post)", notice=False)
-        found.view = report_view(ids)
         return found
     if args.what == "autocomplete":
         complete = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import discord
 
 from bot.reply import Reply
+from bot.views import report_view
 
 
 class Delivery:
@@ -17,7 +18,11 @@ class Delivery:
         self.crisis_text = crisis_text
 
     def prepare(self, reply: Reply) -> Reply:
-        return reply.finalize(self.notice_text, self.crisis_text)
+        """Notice, crisis line, limits; and a Report button under any answer that shows facts."""
+        ready = reply.finalize(self.notice_text, self.crisis_text)
+        if ready.view is None and ready.fact_ids:
+            ready.view = report_view(ready.fact_ids)
+        return ready
 
     async def respond(self, interaction: discord.Interaction, reply: Reply) -> None:
         """Answer an interaction: the initial response, or a follow-up once it was deferred or answered."""

@@ -328,9 +328,7 @@ class Searcher:
         }
         # Inflections of a phrase find it too ("wearing off", "eating disorders"); short keys such as
         # abbreviations ("act", "pet", "iv") match only as typed.
-        self._stemmed_phrases = {
-            phrase_key(k): k for k in self._phrases if len(k) > SHORT_KEY or " " in k
-        }
+        self._stemmed_phrases = {phrase_key(k): k for k in self._phrases if len(k) > SHORT_KEY or " " in k}
         self._max_phrase = max((len(tokenize(k)) for k in self._phrases), default=1)
         self._by_length: dict[int, list[str]] = {}
         for word in store.vocabulary:

@@ -83,7 +83,6 @@ class ShareButton(_FactIdsButton, template=rf"factbot:share:(?P<ids>{_IDS})"):
             f"Shared by {interaction.user.display_name}",
             private=False,
         )
-        reply.view = report_view([f for f in self.fact_ids if f in facts])
         await services.delivery.respond(interaction, reply)
 
 

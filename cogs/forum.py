@@ -9,7 +9,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admin import autoreply, find_sources
-from bot.views import report_view, share_view
 from cogs.common import services
 
 log = logging.getLogger("factbot.forum")
@@ -26,9 +25,8 @@ class Forum(commands.Cog):
 
     async def find_sources(self, interaction: discord.Interaction, message: discord.Message) -> None:
         svc = services(interaction)
-        reply, fact_ids = await find_sources(svc.answers, message.content)
+        reply = await find_sources(svc.answers, message.content)
         reply.ephemeral = True
-        reply.view = share_view(fact_ids)
         await svc.delivery.respond(interaction, reply)
 
     @commands.Cog.listener()
@@ -46,10 +44,9 @@ class Forum(commands.Cog):
             return
         # The opening message's text arrives only with the Message Content intent; the title always does.
         body = thread.starter_message.content if thread.starter_message else ""
-        reply, fact_ids = await autoreply(svc.answers, thread.name, body, svc.settings.autoreply_threshold)
+        reply = await autoreply(svc.answers, thread.name, body, svc.settings.autoreply_threshold)
         if reply is None or not await svc.moderation.claim_thread(thread.id):
             return
-        reply.view = report_view(fact_ids)
         try:
             await svc.delivery.post(thread, reply)
         except discord.HTTPException:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from unittest.mock import MagicMock
 
 import discord
@@ -11,13 +9,12 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.config import DEFAULT_NOTICE, Settings
+from bot.config import DEFAULT_NOTICE
 from bot.runtime import FactTree
 from bot.services import Services
 from bot.views import FactPager, ReportButton, ReportModal, ShareButton
 from cogs.facts import Facts
 from cogs.moderation import Moderation
-from tests.conftest import DATA_DIR
 from tests.helpers import assert_safe, mock_interaction, sent, text_of, tree_for_tests
 
 
@@ -86,6 +83,7 @@ async def test_fact_by_id_shows_the_fact_in_full_with_its_neighbours(services: S
     embed = kwargs["embeds"][0]
     assert embed.title == "💬 claim · k-b76280"
     assert embed.description == "Ketamine is currently the only NMDA antagonist recognized as a medical treatment."
+    assert [item.custom_id for item in kwargs["view"].children] == ["factbot:report:k-b76280"]
     cited = "\n".join(f.value for f in embed.fields if f.name.startswith("Cited next to it in the overview"))
     assert [line.split("`")[-2] for line in cited.splitlines()] == ["k-b735d4", "k-ccf9d3", "k-cdfa91", "k-fd636b"]
 

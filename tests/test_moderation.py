@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from unittest.mock import MagicMock, create_autospec
 
 import discord
-import pytest
 from discord.ext import commands
 
 from bot.admin import autoreply, summary_messages
-from bot.config import DEFAULT_CRISIS_TEXT, Settings
+from bot.config import DEFAULT_CRISIS_TEXT
 from bot.services import Services
 from cogs.forum import Forum
 from cogs.moderation import Moderation
-from tests.conftest import DATA_DIR
 from tests.helpers import mock_interaction, sent, text_of
 
 FORUM_ID, GUILD_ID, BOT_ID = 900, 111, 4242
@@ -153,8 +150,8 @@ async def test_autoreply_fires_once_only_in_enabled_forums_never_for_bots(servic
 
 
 async def test_autoreply_threshold(services: Services) -> None:
-    strong, _ = await autoreply(services.answers, "Spravato nasal spray", "", 0.55)
-    weak, _ = await autoreply(services.answers, "weekend plans and nasal", "", 0.9)
+    strong = await autoreply(services.answers, "Spravato nasal spray", "", 0.55)
+    weak = await autoreply(services.answers, "weekend plans and nasal", "", 0.9)
     assert strong is not None and weak is None
 
 

@@ -17,7 +17,7 @@ from bot.delivery import Delivery
 from bot.reply import Reply
 from bot.search import Searcher
 from bot.store import FactStore
-from bot.views import fact_view, share_view
+from bot.views import fact_view
 from tests.conftest import DATA_DIR, OPENAPI_PATH, ROOT
 from tests.fake_discord.schema import (
     bulk_command_rules,
@@ -120,10 +120,9 @@ async def test_forum_and_moderator_bodies_validate(store: FactStore, answers: An
     assert messages is not None and len(messages) >= 2
     for reply in messages:
         assert_valid_message(DELIVERY.prepare(reply).message_body())
-    found, ids = await find_sources(answers, "my psychiatrist says benzos make ketamine work less, true?")
-    found.view = share_view(ids)
+    found = await find_sources(answers, "my psychiatrist says benzos make ketamine work less, true?")
     assert_valid_callback(DELIVERY.prepare(found).callback_body())
-    posted, _ = await autoreply(answers, "Spravato nasal spray", "Anyone tried esketamine spray for TRD?", 0.5)
+    posted = await autoreply(answers, "Spravato nasal spray", "Anyone tried esketamine spray for TRD?", 0.5)
     assert posted is not None
     assert_valid_message(DELIVERY.prepare(posted).message_body())
     thread_body = {
