@@ -463,8 +463,9 @@ class Searcher:
         bm25 = dict(candidates)
         top_bm25 = max((abs(v) for v in bm25.values()), default=1.0) or 1.0
         scored = []
+        plan = _Plan.of(found, total, tokenize(result.query))
         for rowid, fact in facts.items():
-            coverage, phrase_bonus = _coverage(fact, found, total, tokenize(result.query))
+            coverage, phrase_bonus = _coverage(fact, plan)
             if coverage <= 0:
                 continue
             score = coverage + 0.15 * (bm25.get(rowid, 0.0) / top_bm25) + 0.1 * phrase_bonus
@@ -499,24 +500,40 @@ def _idf(docs: int, total: int) -> float:
     return math.log(1 + (total - docs + 0.5) / (docs + 0.5))
 
 
-def _coverage(fact: FactRecord, groups: Sequence[Group], total: int, typed: Sequence[str]) -> tuple[float, float]:
+@dataclass(frozen=True)
+class _Plan:
+    """The query prepared once for the rerank: weighted stem sequences and the typed word pairs."""
+
+    ideas: list[tuple[float, list[tuple[tuple[str, ...], float]]]]
+    possible: float
+    pairs: list[str]
+
+    @classmethod
+    def of(cls, groups: Sequence[Group], total: int, typed: Sequence[str]) -> _Plan:
+        ideas = [(g.weight * _idf(g.docs, total), g.credited_sequences()) for g in groups]
+        typed_stems = [stem(w) for w in typed if w not in STOPWORDS]
+        pairs = [f" {a} {b} " for a, b in itertools.pairwise(typed_stems)]
+        return cls(ideas, sum(w for w, _ in ideas), pairs)
+
+
+def _text_stems(text: str) -> list[str]:
+    return [stem(w) for w in fts_tokens(text)]
+
+
+def _coverage(fact: FactRecord, plan: _Plan) -> tuple[float, float]:
     """Share of the query's ideas (weighted by rarity) a fact covers, and a bonus for typed phrases."""
-    text_stems = [stem(w) for w in fts_tokens(fact.text)]
-    title_stems = {stem(w) for w in fts_tokens(fact.source.title)}
+    text_stems = _text_stems(fact.text)
+    title_stems = set(_text_stems(fact.source.title))
     stem_set = set(text_stems)
     joined = " " + " ".join(text_stems) + " "
-    gained = possible = 0.0
-    for group in groups:
-        weight = group.weight * _idf(group.docs, total)
-        possible += weight
+    gained = 0.0
+    for weight, sequences in plan.ideas:
         best = 0.0
-        for seq, credit in group.credited_sequences():
+        for seq, credit in sequences:
             if (len(seq) == 1 and seq[0] in stem_set) or (len(seq) > 1 and f" {' '.join(seq)} " in joined):
                 best = max(best, credit)
             elif all(s in title_stems for s in seq):
                 best = max(best, 0.5 * credit)
         gained += weight * best
-    typed_stems = [stem(w) for w in typed if w not in STOPWORDS]
-    pairs = [f" {a} {b} " for a, b in itertools.pairwise(typed_stems)]
-    phrase_bonus = sum(p in joined for p in pairs) / len(pairs) if pairs else 0.0
-    return (gained / possible if possible else 0.0), phrase_bonus
+    phrase_bonus = sum(p in joined for p in plan.pairs) / len(plan.pairs) if plan.pairs else 0.0
+    return (gained / plan.possible if plan.possible else 0.0), phrase_bonus
