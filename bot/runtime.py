@@ -126,7 +126,12 @@ class FactBotMixin:
         bot: commands.Bot = self  # type: ignore[assignment]
         latency = bot.latency
         if connected is None:
-            connected = bot.is_ready() and not bot.is_closed() and bot.ws is not None
+            if isinstance(bot, commands.AutoShardedBot):
+                shards = bot.shards.values()
+                live = bool(shards) and all(not s.is_closed() for s in shards)
+            else:
+                live = bot.ws is not None
+            connected = bot.is_ready() and not bot.is_closed() and live
         write_heartbeat(
             self.settings.health_file,
             shard_ids=list(self.settings.shard_ids) or None,
@@ -193,6 +198,7 @@ def _bot_options(settings: Settings) -> dict[str, Any]:
         "allowed_mentions": discord.AllowedMentions.none(),
         "max_messages": 200,
         "chunk_guilds_at_startup": False,
+        "allowed_installs": app_commands.AppInstallationType(guild=True, user=False),
     }
 
 

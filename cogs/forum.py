@@ -9,9 +9,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admin import autoreply, find_sources
+from bot.services import Services
 from cogs.common import services
 
 log = logging.getLogger("factbot.forum")
+STARTER_WAIT_SECONDS = 30.0
 
 
 class Forum(commands.Cog):
@@ -37,13 +39,15 @@ class Forum(commands.Cog):
             return
         if not isinstance(thread.parent, discord.ForumChannel):
             return
-        owner = thread.owner or thread.guild.get_member(thread.owner_id or 0)
-        if thread.owner_id == getattr(self.bot.user, "id", None) or (owner is not None and owner.bot):
+        if thread.owner_id == getattr(self.bot.user, "id", None):
             return
         if not await svc.moderation.autoreply_enabled(thread.guild.id, thread.parent_id):
             return
+        starter = await self._starter_message(thread)
+        if starter is None or starter.author.bot:
+            return
         # The opening message's text arrives only with the Message Content intent; the title always does.
-        body = thread.starter_message.content if thread.starter_message else ""
+        body = starter.content
         reply = await autoreply(svc.answers, thread.name, body, svc.settings.autoreply_threshold)
         if reply is None or not await svc.moderation.claim_thread(thread.id):
             return
@@ -52,8 +56,23 @@ class Forum(commands.Cog):
         except discord.HTTPException:
             log.warning("could not auto-reply in thread %s", thread.id)
 
+    async def _starter_message(self, thread: discord.Thread) -> discord.Message | None:
+        """THREAD_CREATE comes before the post's first message (later still while files upload)."""
+        if thread.starter_message is not None:
+            return thread.starter_message
+        try:
+            message: discord.Message = await self.bot.wait_for(
+                "message", check=lambda m: m.id == thread.id, timeout=STARTER_WAIT_SECONDS
+            )
+            return message
+        except TimeoutError:
+            try:
+                return await thread.fetch_message(thread.id)
+            except discord.HTTPException:
+                return None
 
-def services_of_bot(bot: commands.Bot):  # type: ignore[no-untyped-def]
+
+def services_of_bot(bot: commands.Bot) -> Services | None:
     return getattr(bot, "services", None)
 
 

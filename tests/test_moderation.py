@@ -113,7 +113,11 @@ def _thread(
     owner.bot = owner_bot
     thread.owner = owner
     thread.owner_id = 77
-    thread.starter_message = None
+    starter = create_autospec(discord.Message, instance=True)
+    starter.id = thread_id
+    starter.content = ""
+    starter.author = owner
+    thread.starter_message = starter
     return thread
 
 

@@ -211,6 +211,7 @@ class FakeDiscord:
         self.reactions: list[tuple[str, int, int, str]] = []  # (op, channel, message, emoji)
         self.interactions: dict[int, InteractionRecord] = {}
         self._by_token: dict[str, InteractionRecord] = {}
+        self._awaiting_starter: set[int] = set()  # forum posts whose starter message is not sent yet
 
         self.gateway = Gateway(self)
         self._handlers: dict[tuple[str, str], Handler] = {}
@@ -1091,6 +1092,11 @@ class FakeDiscord:
                 raise DiscordHTTPError(403, 50083, "Thread is archived")
             if meta["archived"]:
                 meta["archived"] = False
+            if int(channel["id"]) in self._awaiting_starter:
+                self._violation("state", "posted in a forum post before its author's starter message exists", req=req)
+                raise DiscordHTTPError(
+                    403, 40058, "Cannot message this thread until after the post author has sent an initial message."
+                )
         body = req.json or {}
         ref = body.get("message_reference")
         msg = self.make_message(channel_id=int(channel["id"]), body=body, files=req.files, msg_type=19 if ref else 0)
@@ -1554,20 +1560,42 @@ class FakeDiscord:
         return copy.deepcopy(msg)
 
     async def user_forum_post(
-        self, name: str, content: str, *, tags: list[str] | tuple[str, ...] = (), user: str | int = "member"
+        self,
+        name: str,
+        content: str,
+        *,
+        tags: list[str] | tuple[str, ...] = (),
+        user: str | int = "member",
+        message_delay: float = 0.0,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """A human opens a forum post: THREAD_CREATE (newly_created) then MESSAGE_CREATE."""
+        """A human opens a forum post: THREAD_CREATE (newly_created) then MESSAGE_CREATE.
+
+        ``message_delay`` > 0: the starter message is created (and its MESSAGE_CREATE sent) that many
+        seconds after THREAD_CREATE, as on Discord while the author's attachments upload; until then
+        the bot cannot post in the thread (403/40058, recorded as a violation: the reply is lost).
+        """
         person = self.world.person(user)
         forum = self.world.channels[self.world.forum_channel_id]
         tag_ids = [str(self.world.tag_ids[t]) for t in tags]
         self._check_tags(forum, tag_ids, None, self.world.base_permissions(person))
         thread = self._new_thread(forum, name, person, {"applied_tags": tag_ids})
         thread["member_count"] = 1
-        msg = self.make_message(
-            channel_id=int(thread["id"]), body={"content": content}, author=person, message_id=int(thread["id"])
-        )
+
+        def starter() -> dict[str, Any]:
+            return self.make_message(
+                channel_id=int(thread["id"]), body={"content": content}, author=person, message_id=int(thread["id"])
+            )
+
+        msg = starter() if message_delay <= 0 else None
+        thread["last_message_id"] = thread["id"]  # the starter message's id, even before it exists
         forum["last_message_id"] = thread["id"]
+        if msg is None:
+            self._awaiting_starter.add(int(thread["id"]))
         await self.gateway.dispatch("THREAD_CREATE", {**copy.deepcopy(thread), "newly_created": True})
+        if msg is None:
+            await asyncio.sleep(message_delay)
+            msg = starter()
+            self._awaiting_starter.discard(int(thread["id"]))
         await self.gateway.dispatch("MESSAGE_CREATE", self._gateway_message(msg))
         return copy.deepcopy(thread), copy.deepcopy(msg)
 
