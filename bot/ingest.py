@@ -15,15 +15,17 @@ import sqlite3
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from bot.concept_page import ConceptPage, ParseError, parse_file, resolve_citations
 from bot.datafiles import load_aliases, load_compare, load_papers, load_protocols
 
 # Bump when the schema or the derived tables change, so existing databases get rebuilt.
-BUILD_VERSION = "3"
+BUILD_VERSION = "4"
 # Above this many facts, the typo-correction vocabulary is built from an even sample of facts.
 VOCABULARY_SAMPLE_LIMIT = 200_000
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -85,39 +87,51 @@ def fact_id_prefix(concept: str) -> str:
     return letters[:1] or "f"
 
 
-def assign_fact_ids(keys: list[tuple[str, str]]) -> list[str]:
-    """Stable ids from content (`k-3f9a2c`): 6 hex digits, longer only where two facts collide.
+def fact_digest(concept: str, source_title: str, text: str) -> str:
+    """What a fact id is derived from: its concept, its source and its text."""
+    return hashlib.sha1(f"{concept}\n{source_title}\n{text}".encode()).hexdigest()
 
-    `keys` are (prefix, content) pairs; the same content always gets the same id, whatever the
-    order of files, because collisions are resolved by sorting on the full digest.
+
+def _assign_fact_ids(conn: sqlite3.Connection) -> None:
+    """Replace the full-digest placeholders with short stable ids (`k-3f9a2c`).
+
+    Six hex digits, longer only where two facts collide; among colliding facts the one with the
+    smaller digest keeps the shorter id, so an id never depends on file order. Rows sorted by
+    placeholder put colliding facts next to each other, so one streaming pass finds them all.
     """
-    digests = [hashlib.sha1(content.encode()).hexdigest() for _, content in keys]
-    ids: list[str] = [""] * len(keys)
-    taken: set[str] = set()
-    for index in sorted(range(len(keys)), key=lambda i: digests[i]):
-        prefix = keys[index][0]
+    longer: list[tuple[str, int]] = []
+    run_key, taken = "", set[str]()
+    for rowid, placeholder in conn.execute("SELECT rowid, id FROM facts ORDER BY id"):
+        prefix, rest = placeholder.split("-", 1)
+        digest = rest.split(".", 1)[0]
+        if digest[:6] != run_key:
+            run_key, taken = digest[:6], set()
         length = 6
-        while (candidate := f"{prefix}-{digests[index][:length]}") in taken:
+        while (candidate := f"{prefix}-{digest[:length]}") in taken:
             length += 2
         taken.add(candidate)
-        ids[index] = candidate
-    return ids
+        if length > 6:
+            longer.append((candidate, rowid))
+    skip = {rowid for _, rowid in longer}
+    conn.execute("CREATE TEMP TABLE long_ids(rowid INTEGER PRIMARY KEY)")
+    conn.executemany("INSERT INTO long_ids(rowid) VALUES (?)", ((r,) for r in skip))
+    conn.execute("UPDATE facts SET id = substr(id, 1, 8) WHERE rowid NOT IN (SELECT rowid FROM long_ids)")
+    conn.executemany("UPDATE facts SET id = ? WHERE rowid = ?", longer)
+    conn.execute("DROP TABLE long_ids")
 
 
-def parse_data_dir(data_dir: Path) -> list[ConceptPage]:
-    """Parse every concept page; the first error stops everything (nothing is written)."""
+def iter_pages(data_dir: Path) -> Iterator[ConceptPage]:
+    """Parse concept pages one at a time (a million facts never sit in memory at once)."""
     files = concept_files(data_dir)
     if not files:
         raise ParseError(data_dir / "concepts", 0, "no concept pages (*.txt) found")
-    pages = []
     names: dict[str, Path] = {}
     for path in files:
         page = parse_file(path)
         if page.name.lower() in names:
             raise ParseError(path, 3, f"concept {page.name!r} is already defined in {names[page.name.lower()]}")
         names[page.name.lower()] = path
-        pages.append(page)
-    return pages
+        yield page
 
 
 def check_data(data_dir: Path) -> BuildReport:
@@ -157,27 +171,27 @@ def ensure_database(data_dir: Path, db_path: Path) -> BuildReport | None:
 
 def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildReport:
     started = time.perf_counter()
-    pages = parse_data_dir(data_dir)
     aliases = load_aliases(data_dir / "aliases.toml")
     papers = load_papers(data_dir / "papers.toml")
     protocols = load_protocols(data_dir / "protocols.toml")
     compare = load_compare(data_dir / "compare.toml")
-    conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -200000;")
+    conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -32000;")
     conn.executescript(schema_sql())
     report = BuildReport(data_hash=digest, built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), seconds=0)
     fact_types: Counter[str] = Counter()
-    all_ids = assign_fact_ids(
-        [
-            (fact_id_prefix(page.name), f"{page.name}\n{page.sources[f.source_index].title}\n{f.text}")
-            for page in pages
-            for f in page.facts
-        ]
-    )
+    citations: list[tuple[Any, ...]] = []  # cited facts by rowid, until their ids are final
     with conn:
-        offset = 0
-        for page in pages:
-            _insert_page(conn, page, all_ids[offset : offset + len(page.facts)], report, fact_types)
-            offset += len(page.facts)
+        next_rowid = 1
+        for page in iter_pages(data_dir):
+            citations += _insert_page(conn, page, next_rowid, report, fact_types)
+            next_rowid += len(page.facts)
+        _assign_fact_ids(conn)
+        ids = _ids_of(conn, {c[6] for c in citations})
+        conn.executemany(
+            "INSERT INTO citations(concept_id, section, paragraph, start, end, label, fact_id, exporter_id) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            [(*c[:6], ids[c[6]], c[7]) for c in citations],
+        )
         conn.executemany("INSERT INTO aliases(alias, canonical, kind) VALUES (?, ?, ?)", aliases)
         for paper in papers:
             conn.execute(
@@ -228,9 +242,19 @@ def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildR
     return report
 
 
+def _ids_of(conn: sqlite3.Connection, rowids: set[int]) -> dict[int, str]:
+    ordered = sorted(rowids)
+    out: dict[int, str] = {}
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        out.update(conn.execute(f"SELECT rowid, id FROM facts WHERE rowid IN ({','.join('?' * len(chunk))})", chunk))
+    return out
+
+
 def _insert_page(
-    conn: sqlite3.Connection, page: ConceptPage, ids: list[str], report: BuildReport, types: Counter[str]
-) -> None:
+    conn: sqlite3.Connection, page: ConceptPage, first_rowid: int, report: BuildReport, types: Counter[str]
+) -> list[tuple[Any, ...]]:
+    """Insert one page's concept, sources and facts; return its citations (fact by rowid)."""
     cur = conn.execute(
         "INSERT INTO concepts(name, path, overview) VALUES (?, ?, ?)",
         (page.name, page.path, json.dumps(page.overview)),
@@ -253,29 +277,30 @@ def _insert_page(
         )
         source_ids.append(cur.lastrowid)
         report.facts_by_source.append((page.name, source.title, source.declared_count))
+    prefix = fact_id_prefix(page.name)
     positions: Counter[int] = Counter()
     rows = []
-    for fact, fact_id in zip(page.facts, ids, strict=True):
+    for offset, fact in enumerate(page.facts):
         positions[fact.source_index] += 1
+        title = page.sources[fact.source_index].title
+        # digest.rowid: unique even for a fact repeated word for word (it gets a longer id).
+        placeholder = f"{prefix}-{fact_digest(page.name, title, fact.text)}.{first_rowid + offset}"
         rows.append(
-            (fact_id, concept_id, source_ids[fact.source_index], fact.type, fact.text, positions[fact.source_index])
+            (
+                first_rowid + offset,
+                placeholder,
+                concept_id,
+                source_ids[fact.source_index],
+                fact.type,
+                fact.text,
+                positions[fact.source_index],
+            )
         )
         types[fact.type] += 1
-    conn.executemany("INSERT INTO facts(id, concept_id, source_id, type, text, position) VALUES (?,?,?,?,?,?)", rows)
-    citation_rows = [
-        (concept_id, "overview", c.paragraph, c.start, c.end, c.label, ids[c.fact_index], c.exporter_id)
-        for c in page.citations
-    ]
-    perspective_citations = resolve_citations([p.text for p in page.perspectives], page.facts)
-    citation_rows += [
-        (concept_id, "perspective", c.paragraph, c.start, c.end, c.label, ids[c.fact_index], c.exporter_id)
-        for c in perspective_citations
-    ]
     conn.executemany(
-        "INSERT INTO citations(concept_id, section, paragraph, start, end, label, fact_id, exporter_id) "
-        "VALUES (?,?,?,?,?,?,?,?)",
-        citation_rows,
+        "INSERT INTO facts(rowid, id, concept_id, source_id, type, text, position) VALUES (?,?,?,?,?,?,?)", rows
     )
+    perspective_citations = resolve_citations([p.text for p in page.perspectives], page.facts)
     conn.executemany(
         "INSERT INTO perspectives(concept_id, position, model, confidence, definitive, text) VALUES (?,?,?,?,?,?)",
         [(concept_id, i, p.model, p.confidence, int(p.definitive), p.text) for i, p in enumerate(page.perspectives)],
@@ -283,6 +308,11 @@ def _insert_page(
     report.facts_by_concept[page.name] = len(page.facts)
     report.citations += len(page.citations)
     report.perspectives += len(page.perspectives)
+    return [
+        (concept_id, section, c.paragraph, c.start, c.end, c.label, first_rowid + c.fact_index, c.exporter_id)
+        for section, found in (("overview", page.citations), ("perspective", perspective_citations))
+        for c in found
+    ]
 
 
 def _check_pinned_fact_ids(conn: sqlite3.Connection, data_dir: Path, protocols: list[dict[str, object]]) -> None:

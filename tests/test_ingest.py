@@ -179,3 +179,26 @@ def test_invalid_setting_is_named_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("error: Invalid setting GUILD_IDS:")
+
+
+def test_colliding_ids_get_longer_and_the_smaller_digest_keeps_the_short_one() -> None:
+    import sqlite3 as sql
+
+    from bot.ingest import _assign_fact_ids
+
+    conn = sql.connect(":memory:")
+    conn.execute("CREATE TABLE facts(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE)")
+    rows = [
+        (1, "k-abcdef99" + "0" * 32),
+        (2, "k-abcdef11" + "0" * 32),
+        (3, "k-123456" + "0" * 34),
+        (4, "p-abcdef99" + "0" * 32),
+    ]
+    conn.executemany("INSERT INTO facts VALUES (?, ?)", rows)
+    _assign_fact_ids(conn)
+    assert dict(conn.execute("SELECT rowid, id FROM facts")) == {
+        1: "k-abcdef99",
+        2: "k-abcdef",
+        3: "k-123456",
+        4: "p-abcdef",
+    }
