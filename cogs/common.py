@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import discord
 from discord import app_commands
 
-from bot.answers import Choice
+from bot.answers import Answers, Choice
+from bot.reply import Reply
 from bot.services import Services
 
 log = logging.getLogger("factbot.commands")
@@ -27,6 +28,15 @@ def user_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | N
 
 def to_choices(choices: Sequence[Choice]) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=c.name, value=c.value) for c in choices][:25]
+
+
+async def answer(interaction: discord.Interaction, produce: Callable[[Answers], Awaitable[Reply]]) -> None:
+    """Ask the domain for a reply, send it through the one delivery path, log the timing."""
+    started = time.perf_counter()
+    svc = services(interaction)
+    reply = await produce(svc.answers)
+    await svc.delivery.respond(interaction, reply)
+    log_command(interaction, started, len(reply.fact_ids) or len(reply.embeds))
 
 
 def log_command(interaction: discord.Interaction, started: float, results: int) -> None:

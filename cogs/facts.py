@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.answers import FactPage
 from bot.reply import Reply
 from bot.views import FactPager, fact_view
-from cogs.common import log_command, services, to_choices, user_cooldown
+from cogs.common import answer, log_command, services, to_choices, user_cooldown
 
 PRIVATE = "Only you see the answer (default: everyone in the channel)"
 
@@ -32,12 +32,11 @@ class Facts(commands.Cog):
         id: app_commands.Range[str, 1, 50] | None = None,
         private: bool = False,
     ) -> None:
+        if id:
+            await answer(interaction, lambda answers: answers.fact_by_id(id, private=private))
+            return
         started = time.perf_counter()
         svc = services(interaction)
-        if id:
-            await svc.delivery.respond(interaction, await svc.answers.fact_by_id(id, private=private))
-            log_command(interaction, started, 1)
-            return
         text = query or ""
 
         async def render(page_number: int) -> tuple[Reply, FactPage | None]:
@@ -62,10 +61,7 @@ class Facts(commands.Cog):
     async def source(
         self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 300], private: bool = False
     ) -> None:
-        started = time.perf_counter()
-        svc = services(interaction)
-        await svc.delivery.respond(interaction, await svc.answers.source(query, private=private))
-        log_command(interaction, started, 1)
+        await answer(interaction, lambda answers: answers.source(query, private=private))
 
     @source.autocomplete("query")
     async def source_autocomplete(
@@ -79,10 +75,7 @@ class Facts(commands.Cog):
     async def protocol(
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100], private: bool = False
     ) -> None:
-        started = time.perf_counter()
-        svc = services(interaction)
-        await svc.delivery.respond(interaction, await svc.answers.protocol(name, private=private))
-        log_command(interaction, started, 1)
+        await answer(interaction, lambda answers: answers.protocol(name, private=private))
 
     @protocol.autocomplete("name")
     async def protocol_autocomplete(
@@ -100,10 +93,7 @@ class Facts(commands.Cog):
         second: app_commands.Range[str, 1, 100],
         private: bool = False,
     ) -> None:
-        started = time.perf_counter()
-        svc = services(interaction)
-        await svc.delivery.respond(interaction, await svc.answers.compare(first, second, private=private))
-        log_command(interaction, started, 1)
+        await answer(interaction, lambda answers: answers.compare(first, second, private=private))
 
     @compare.autocomplete("first")
     @compare.autocomplete("second")
