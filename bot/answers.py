@@ -30,10 +30,22 @@ from bot.render import (
 )
 from bot.reply import CHOICE_TEXT, CHOICES, Reply, clip
 from bot.safety import mentions_crisis
-from bot.search import STOPWORDS, Searcher, SearchResult, fts_phrase, fts_tokens, normalize, stem, tokenize
+from bot.search import (
+    SMALL_STORE,
+    STOPWORDS,
+    Searcher,
+    SearchResult,
+    fts_phrase,
+    fts_tokens,
+    normalize,
+    stem,
+    tokenize,
+)
 
 PAGE_SIZE = 5
 MAX_RESULTS = 25
+COMPARE_FACTS = 120
+PROTOCOL_CANDIDATES = 60
 PROTOCOL_LINES_PER_STAGE = 4
 STAGE_TITLES = {
     "eligibility": "1 · Who it is for, who is excluded",
@@ -93,6 +105,31 @@ class Answers:
         self.searcher = searcher
         self.store = searcher.store
         self.on_query = on_query
+        # Protocols and the facts of their stages are static data of the open store (a rebuild
+        # opens a new store and a new `Answers`), so each is worked out once, not per request.
+        self._protocols: list[ProtocolRecord] | None = None
+        self._protocol_stages: dict[str, dict[str, list[FactRecord]]] = {}
+        self._sources: list[SourceRecord] | None = None
+
+    @property
+    def _large(self) -> bool:
+        """Whether ranking every FTS5 match is too costly here (see `bot.search.SMALL_STORE`)."""
+        return self.store.fact_count > SMALL_STORE
+
+    async def _top_sources(self) -> list[SourceRecord]:
+        """The 2 000 largest sources, the pool fuzzy title matching chooses from.
+
+        Read once per store: it is re-read on every keystroke of `/source` autocomplete otherwise
+        (a join, a sort and 2 000 JSON author lists: 15 ms at a million facts).
+        """
+        if self._sources is None:
+            self._sources = await self.store.sources(limit=2000)
+        return self._sources
+
+    async def _all_protocols(self) -> list[ProtocolRecord]:
+        if self._protocols is None:
+            self._protocols = await self.store.protocols()
+        return self._protocols
 
     # --- /fact ---------------------------------------------------------------------------------
 
@@ -167,7 +204,7 @@ class Answers:
         words = tokenize(text)
         if not words:
             names = await self.store.concept_names()
-            examples = [*names, *(p.name for p in await self.store.protocols())]
+            examples = [*names, *(p.name for p in await self._all_protocols())]
             return [Choice(clip(e, CHOICE_TEXT), clip(e, CHOICE_TEXT)) for e in examples][:CHOICES]
         choices: list[Choice] = []
         if not text.endswith(" ") and len(words[-1]) >= 2:
@@ -197,7 +234,7 @@ class Answers:
         ):
             source = None  # the query names a known paper better than it names this source
         if source is None and paper is None:
-            titles = [s.title for s in await self.store.sources(limit=400)]
+            titles = [s.title for s in (await self._top_sources())[:400]]
             near = process.extract(cleaned, titles, scorer=fuzz.WRatio, limit=3, score_cutoff=50)
             hint = "\nDid you mean: " + "; ".join(f"**{escape(t)}**" for t, _, _ in near) + "?" if near else ""
             return message_reply("No matching source", f"No source title matches “{escape(clip(cleaned, 200))}”.{hint}")
@@ -233,7 +270,7 @@ class Answers:
             found = await self.store.search_sources(" OR ".join(phrases), 10)
             if found:
                 return max(found, key=lambda s: (fuzz.token_set_ratio(query, s.title), s.fact_count))
-        sources = await self.store.sources(limit=2000)
+        sources = await self._top_sources()
         best = process.extractOne(query, [s.title for s in sources], scorer=fuzz.WRatio, score_cutoff=80)
         return sources[best[2]] if best else None
 
@@ -267,8 +304,12 @@ class Answers:
         for phrase in paper.match:
             expression = fts_phrase(phrase)
             if expression:
-                rows = await self.store.ranked_candidates(_in_text(expression), 5)
-                mentions += (await self.store.facts_by_rowid([r for r, _ in rows])).values()
+                match = _in_text(expression)
+                if self._large:  # bm25 of a long title phrase walks all its words' documents first
+                    rowids = await self.store.unranked_candidates(match, 5)
+                else:
+                    rowids = [r for r, _ in await self.store.ranked_candidates(match, 5)]
+                mentions += (await self.store.facts_by_rowid(rowids)).values()
         lines = [fact_row(f, 220) for f in {f.id: f for f in mentions}.values()][:4]
         for name, value in pack_rows("Facts that cite it", lines)[:2]:
             embed.add_field(name=name, value=value, inline=False)
@@ -277,9 +318,7 @@ class Answers:
     async def autocomplete_source(self, current: str) -> list[Choice]:
         text = normalize(current).lower()
         titles = list(
-            dict.fromkeys(
-                [s.title for s in await self.store.sources(limit=2000)] + [p.title for p in await self.store.papers()]
-            )
+            dict.fromkeys([s.title for s in await self._top_sources()] + [p.title for p in await self.store.papers()])
         )
         if text:
             ranked = process.extract(text, titles, scorer=fuzz.WRatio, limit=CHOICES, score_cutoff=40)
@@ -289,7 +328,7 @@ class Answers:
     # --- /protocol -----------------------------------------------------------------------------
 
     async def find_protocol(self, name: str) -> tuple[ProtocolRecord | None, list[ProtocolRecord]]:
-        protocols = await self.store.protocols()
+        protocols = await self._all_protocols()
         wanted = normalize(name).lower()
         for proto in protocols:
             if wanted in (proto.key, proto.name.lower(), *[a.lower() for a in proto.aliases]):
@@ -319,7 +358,18 @@ class Answers:
         return Reply([embed], ephemeral=private)
 
     async def protocol_facts(self, proto: ProtocolRecord) -> dict[str, list[FactRecord]]:
-        """Facts per stage: each matches the protocol's scope and the stage; each used once, in file order."""
+        """Facts per stage: each matches the protocol's scope and the stage; each used once, in file order.
+
+        Worked out once per protocol and open store. Callers get fresh lists (the records are frozen).
+        """
+        if proto.key not in self._protocol_stages:
+            self._protocol_stages[proto.key] = await self._select_protocol_facts(proto)
+        return {stage: list(facts) for stage, facts in self._protocol_stages[proto.key].items()}
+
+    async def _select_protocol_facts(self, proto: ProtocolRecord) -> dict[str, list[FactRecord]]:
+        """The selection itself. Small stores rank each stage's matches by BM25; large ones take the
+        first matches unranked, because bm25 over a common scope word ("montreal" is in a quarter of
+        a million facts) costs 30–180 ms per stage there."""
         scope = " OR ".join(p for p in (fts_phrase(s) for s in proto.scope) if p)
         used: set[str] = set()
         stages: dict[str, list[FactRecord]] = {}
@@ -328,10 +378,14 @@ class Answers:
             selectors = " OR ".join(p for p in (fts_phrase(s) for s in stage.selectors) if p)
             if not scope or not selectors:
                 continue
-            rows = await self.store.ranked_candidates(_in_text(f"({scope}) AND ({selectors})"), 60)
-            facts = await self.store.facts_by_rowid([r for r, _ in rows])
+            match = _in_text(f"({scope}) AND ({selectors})")
+            if self._large:
+                rowids = await self.store.unranked_candidates(match, PROTOCOL_CANDIDATES)
+            else:
+                rowids = [r for r, _ in await self.store.ranked_candidates(match, PROTOCOL_CANDIDATES)]
+            facts = await self.store.facts_by_rowid(rowids)
             ranked = [
-                facts[r] for r, _ in rows if r in facts and facts[r].type in proto.types and facts[r].id not in used
+                facts[r] for r in rowids if r in facts and facts[r].type in proto.types and facts[r].id not in used
             ]
             ranked.sort(key=lambda f: f.type not in ("procedure", "measurement"))  # stable: keeps BM25 order
             chosen = sorted(ranked[:PROTOCOL_LINES_PER_STAGE], key=lambda f: (f.source.id, f.position))
@@ -344,7 +398,7 @@ class Answers:
         return stages
 
     async def autocomplete_protocol(self, current: str) -> list[Choice]:
-        protocols = await self.store.protocols()
+        protocols = list(await self._all_protocols())
         text = normalize(current).lower()
         if text:
             scored = sorted(
@@ -387,9 +441,7 @@ class Answers:
             )
         expr_a, expr_b = _any_of(terms_a), _any_of(terms_b)
         unknown = [
-            n
-            for n, e in ((name_a, expr_a), (name_b, expr_b))
-            if not e or not await self.store.ranked_candidates(_in_text(e), 1)
+            n for n, e in ((name_a, expr_a), (name_b, expr_b)) if not e or not await self.store.matches_any(_in_text(e))
         ]
         if unknown:
             return message_reply(
@@ -397,9 +449,10 @@ class Answers:
                 "No fact mentions " + " or ".join(f"**{escape(u)}**" for u in unknown) + ". "
                 "Substances the store knows include: " + ", ".join(await self._known_substances()) + ".",
             )
-        rows = await self.store.ranked_candidates(_in_text(f"{expr_a} AND {expr_b}"), 120)
+        rowids, home = await self._co_mentions(_in_text(f"{expr_a} AND {expr_b}"), [*terms_a, *terms_b])
         facts = sorted(
-            (await self.store.facts_by_rowid([r for r, _ in rows])).values(), key=lambda f: (f.source.id, f.position)
+            (await self.store.facts_by_rowid(rowids)).values(),
+            key=lambda f: (f.rowid not in home, f.source.id, f.position),
         )
         concepts = {c.lower() for c in await self.store.concept_names()}
         basis = [n for n in (name_a, name_b) if n.lower() not in concepts]
@@ -419,20 +472,44 @@ class Answers:
             )
             return Reply([embed], ephemeral=private)
         config = self.store.compare_config
+        stems = {f.id: _stems(f.text) for f in facts}
         conflicts = _conflicts(facts)
         in_conflict = {f.id for pair in conflicts for f in pair}
-        grouped = _group_facts([f for f in facts if f.id not in in_conflict], config.get("groups", []))
+        grouped = _group_facts([f for f in facts if f.id not in in_conflict], config.get("groups", []), stems)
         similar = [_stems(m) for m in config.get("similar", [])]
         different = [_stems(m) for m in config.get("different", [])]
         for title, members in grouped:
-            marked = [(_marker(f, similar, different), f) for f in members]
-            marked.sort(key=lambda mf: (mf[0] != "≈", mf[1].source.id, mf[1].position))
+            marked = [(_marker(stems[f.id], similar, different), f) for f in members]
+            marked.sort(key=lambda mf: (mf[1].rowid not in home, mf[0] != "≈", mf[1].source.id, mf[1].position))
             for name, value in pack_rows(title, [fact_row(f, 240, marker) for marker, f in marked[:4]])[:1]:
                 embed.add_field(name=name, value=value, inline=False)
         for a, b in conflicts[:2]:
             value = f"{fact_row(a, 220, '①')}\n{fact_row(b, 220, '②')}"
             embed.add_field(name="⚔️ Conflicting facts (shown as stated; not merged)", value=value, inline=False)
         return Reply([embed], ephemeral=private)
+
+    async def _co_mentions(self, match: str, names: Sequence[str]) -> tuple[list[int], set[int]]:
+        """Rowids of up to `COMPARE_FACTS` facts that mention both substances, and which of them are
+        on the pages of the substances themselves (shown first).
+
+        Small stores: the best by BM25 (and no page is preferred). Large ones: unranked (bm25 over
+        "ketamine AND psilocybin" ranks tens of thousands of matches), first inside the pages of
+        the two substances when the store has concepts of those names, then from the whole store
+        until the limit is reached.
+        """
+        if not self._large:
+            return [r for r, _ in await self.store.ranked_candidates(match, COMPARE_FACTS)], set()
+        found: dict[int, None] = {}
+        home: set[int] = set()
+        spans = dict.fromkeys(span for span in map(self.searcher.concept_range, names) if span)
+        for span in [*spans, None]:
+            for rowid in await self.store.unranked_candidates(match, COMPARE_FACTS - len(found), span):
+                found[rowid] = None
+                if span:
+                    home.add(rowid)
+            if len(found) >= COMPARE_FACTS:
+                break
+        return list(found)[:COMPARE_FACTS], home
 
     async def _known_substances(self) -> list[str]:
         return [escape(n) for n in self.store.compare_config.get("substances", [])]
@@ -486,8 +563,7 @@ def _contains(fact_stems: Sequence[str], phrase: tuple[str, ...]) -> bool:
     return f" {' '.join(phrase)} " in joined
 
 
-def _marker(fact: FactRecord, similar: Sequence[tuple[str, ...]], different: Sequence[tuple[str, ...]]) -> str:
-    fact_stems = [stem(w) for w in fts_tokens(fact.text)]
+def _marker(fact_stems: Sequence[str], similar: Sequence[tuple[str, ...]], different: Sequence[tuple[str, ...]]) -> str:
     if any(_contains(fact_stems, m) for m in different):
         return "≠"
     if any(_contains(fact_stems, m) for m in similar):
@@ -496,42 +572,43 @@ def _marker(fact: FactRecord, similar: Sequence[tuple[str, ...]], different: Seq
 
 
 def _group_facts(
-    facts: Sequence[FactRecord], groups: Sequence[dict[str, object]]
+    facts: Sequence[FactRecord], groups: Sequence[dict[str, object]], stems: dict[str, tuple[str, ...]]
 ) -> list[tuple[str, list[FactRecord]]]:
+    """Facts bucketed under the first compare group one of whose terms they contain (stems known)."""
     buckets: dict[str, list[FactRecord]] = {}
     order = [str(g["title"]) for g in groups] + ["📎 Other findings"]
+    terms = [(str(g["title"]), [_stems(t) for t in g["terms"]]) for g in groups]  # type: ignore[attr-defined]
     for fact in facts:
-        fact_stems = [stem(w) for w in fts_tokens(fact.text)]
         title = next(
-            (str(g["title"]) for g in groups if any(_contains(fact_stems, _stems(t)) for t in g["terms"])),  # type: ignore[attr-defined]
+            (title for title, phrases in terms if any(_contains(stems[fact.id], p) for p in phrases)),
             "📎 Other findings",
         )
         buckets.setdefault(title, []).append(fact)
     return [(t, buckets[t]) for t in order if t in buckets]
 
 
-def _numbers(text: str) -> set[str]:
-    words = tokenize(text)
-    return {_NUMBER_WORDS.get(w, w) for w in words if w.replace(".", "").isdigit() or w in _NUMBER_WORDS}
-
-
 def _conflicts(facts: Sequence[FactRecord]) -> list[tuple[FactRecord, FactRecord]]:
-    """Pairs of facts that say nearly the same thing with different numbers (e.g. 2 vs 12 doses)."""
-    content = {
-        f.id: {
-            stem(w)
-            for w in tokenize(f.text)
-            if w not in STOPWORDS and not w.replace(".", "").isdigit() and w not in _NUMBER_WORDS
-        }
-        for f in facts
-    }
+    """Pairs of facts that say nearly the same thing with different numbers (e.g. 2 vs 12 doses).
+
+    Words and numbers are read once per fact, not once per pair: with up to `COMPARE_FACTS` facts
+    there are 7 000 pairs. Only facts that state a number can be in a conflict, so the others are
+    never paired at all.
+    """
+    numbered = []
+    for fact in facts:
+        words = tokenize(fact.text)
+        numbers = {_NUMBER_WORDS.get(w, w) for w in words if w.replace(".", "").isdigit() or w in _NUMBER_WORDS}
+        if numbers:
+            content = {
+                stem(w)
+                for w in words
+                if w not in STOPWORDS and not w.replace(".", "").isdigit() and w not in _NUMBER_WORDS
+            }
+            numbered.append((fact, content, numbers))
     out = []
-    for i, a in enumerate(facts):
-        for b in facts[i + 1 :]:
-            sa, sb = content[a.id], content[b.id]
-            overlap = len(sa & sb) / max(1, min(len(sa), len(sb)))
-            na, nb = _numbers(a.text), _numbers(b.text)
-            if overlap >= 0.6 and na and nb and na != nb:
+    for i, (a, sa, na) in enumerate(numbered):
+        for b, sb, nb in numbered[i + 1 :]:
+            if na != nb and len(sa & sb) / max(1, min(len(sa), len(sb))) >= 0.6:
                 out.append((a, b))
     return out
 

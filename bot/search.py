@@ -27,15 +27,23 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.models import FactRecord
-from bot.store import FactStore
+from bot.store import FactStore, FactText, RowidRange
 
 MAX_QUERY_CHARS = 300
 MAX_QUERY_WORDS = 24
 CANDIDATES = 200
 # Below this many facts every query is a plain OR over all its terms: exact BM25 is cheap there.
 SMALL_STORE = 50_000
-# On larger stores a term found in more than this share of facts does not drive the candidate fetch.
-COMMON_SHARE = 0.02
+# On larger stores a term found in more than this share of facts does not drive the candidate fetch
+# (bm25 would count all its documents first: at 2 % that was up to 20 000 per word at 1M facts)...
+COMMON_SHARE = 0.005
+# ... and fewer candidates are reranked: ranked ones are the rare-term best, unranked ones a sample.
+LARGE_CANDIDATES = 100
+# A large-store fact from a concept the query names ("ketamine bladder" → the ketamine page) gets
+# this much on top of its coverage (0..1): enough to win ties, never enough to beat a better match.
+CONCEPT_BONUS = 0.05
+MAX_SCOPES = 3
+BM25_K1, BM25_B, TITLE_WEIGHT = 1.2, 0.75, 0.2  # FTS5's bm25 constants and the title column weight
 INTENT_WEIGHT = 0.35
 EXPANSION_CREDIT = 0.85
 
@@ -335,6 +343,8 @@ class Searcher:
             self._by_length.setdefault(len(word), []).append(word)
         self._sorted_vocabulary = sorted(store.vocabulary)
         self._known_stems = {stem(w) for w in store.vocabulary}
+        self._concepts = {phrase_key(name.lower()): span for name, span in store.concept_ranges.items()}
+        self._max_concept_words = max((len(tokenize(name)) for name in store.concept_ranges), default=1)
 
     # --- query analysis -------------------------------------------------------------------------
 
@@ -447,53 +457,111 @@ class Searcher:
         if not groups:
             return result
         total = max(self.store.fact_count, 1)
-        stems = {s for g in groups for seq in g.stem_sequences() for s in seq}
-        docs = await self.store.term_docs(stems)
+        sequences = {id(g): g.stem_sequences() for g in groups}
+        docs = await self.store.term_docs({s for seqs in sequences.values() for seq in seqs for s in seq})
         for group in groups:
-            group.docs = min(
-                total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in group.stem_sequences())
-            )
+            group.docs = min(total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in sequences[id(group)]))
         found = [g for g in groups if g.docs > 0]
         result.unknown = [g.typed for g in groups if g.docs == 0 and g.kind != "intent"]
         if not any(g.kind != "intent" for g in found):
             result.suggestions = self.suggest([g.typed for g in groups if g.kind != "intent"])
             return result
-        candidates = await self._candidates(found, total)
-        facts = await self.store.facts_by_rowid([rowid for rowid, _ in candidates])
-        bm25 = dict(candidates)
-        top_bm25 = max((abs(v) for v in bm25.values()), default=1.0) or 1.0
-        scored = []
+        large = total > SMALL_STORE
+        scopes = self.named_concepts(found) if large else []
+        candidates = await self._candidates(found, total, scopes, limit)
         plan = _Plan.of(found, total, tokenize(result.query))
-        for rowid, fact in facts.items():
-            coverage, phrase_bonus = _coverage(fact, plan)
+        rows = await self.store.fact_texts([rowid for rowid, _ in candidates])
+        stemmed = [(row, _stems_of(row.text)) for row in rows]
+        if large:
+            ranks = _text_bm25(stemmed, plan)
+            bonus = {r.rowid: CONCEPT_BONUS for r in rows if any(lo <= r.rowid <= hi for lo, hi in scopes)}
+        else:
+            ranks, bonus = dict(candidates), {}
+        top_bm25 = max((abs(v) for v in ranks.values()), default=1.0) or 1.0
+        scored: list[tuple[float, int, float]] = []
+        for row, text_stems in stemmed:
+            coverage, phrase_bonus = _coverage(text_stems, row.title, plan)
             if coverage <= 0:
                 continue
-            score = coverage + 0.15 * (bm25.get(rowid, 0.0) / top_bm25) + 0.1 * phrase_bonus
-            if fact.type == "reference":
+            score = coverage + 0.15 * (ranks.get(row.rowid, 0.0) / top_bm25) + 0.1 * phrase_bonus
+            score += bonus.get(row.rowid, 0.0)
+            if row.type == "reference":
                 score -= 0.03
-            scored.append(Hit(fact, round(score, 4), round(coverage, 4)))
-        scored.sort(key=lambda h: (-h.score, h.fact.rowid))
-        result.hits = scored[:limit]
+            scored.append((round(score, 4), row.rowid, round(coverage, 4)))
+        scored.sort(key=lambda h: (-h[0], h[1]))
+        best = scored[:limit]
+        facts = await self.store.facts_by_rowid([rowid for _, rowid, _ in best])
+        result.hits = [Hit(facts[rowid], score, coverage) for score, rowid, coverage in best if rowid in facts]
         if not result.hits:
             result.suggestions = self.suggest([g.typed for g in groups])
         return result
 
-    async def _candidates(self, groups: list[Group], total: int) -> list[tuple[int, float]]:
-        required = [g for g in groups if g.kind != "intent"]
+    def concept_range(self, name: str) -> RowidRange | None:
+        """The rowid range of the concept called `name` (any case or inflection), if it has one."""
+        return self._concepts.get(phrase_key(name))
+
+    def named_concepts(self, groups: Sequence[Group]) -> list[RowidRange]:
+        """Rowid ranges of the concepts the query names, most specific first (at most `MAX_SCOPES`).
+
+        A name counts when consecutive query words spell it ("psilocybin for depression" names the
+        concept "psilocybin depression" when the store has one, else "psilocybin"), or when a word's
+        alias or spelling correction does ("k", "shrooms", "ketmaine"). Stopwords are not in groups,
+        so they never break a name.
+        """
+        words = [g for g in groups if g.kind != "intent"]
+        out: list[RowidRange] = []
+        i = 0
+        while i < len(words) and len(out) < MAX_SCOPES:
+            span, size = None, 1
+            for size in range(min(self._max_concept_words, len(words) - i), 0, -1):
+                span = self._concepts.get(phrase_key(" ".join(g.typed for g in words[i : i + size])))
+                if span:
+                    break
+            if span is None:
+                span = next((self._concepts[k] for k in map(phrase_key, words[i].terms) if k in self._concepts), None)
+                size = 1
+            if span and span not in out:
+                out.append(span)
+            i += size
+        return out
+
+    async def _candidates(
+        self, groups: list[Group], total: int, scopes: Sequence[RowidRange], wanted: int
+    ) -> list[tuple[int, float]]:
+        """(rowid, bm25 or 0) to rerank. Small stores: exact BM25 over every term.
+
+        Large stores look first inside the concepts the query names (facts of a concept are one
+        rowid range): a query that says "ketamine" wants the ketamine page, not the first of the
+        400 000 facts that mention the word somewhere. When that finds fewer than `wanted`
+        facts, the whole store is searched too.
+        """
         if total <= SMALL_STORE:
-            driving = groups
-        else:
-            limit = max(2000, int(total * COMMON_SHARE))
-            driving = [g for g in required if g.docs <= limit]
-            if not driving:
-                expressions = [e for e in (g.expression() for g in required) if e]
-                rowids = await self.store.unranked_candidates(" AND ".join(expressions), CANDIDATES * 2)
-                if not rowids:
-                    rarest = min(required, key=lambda g: g.docs).expression() or ""
-                    rowids = await self.store.unranked_candidates(rarest, CANDIDATES * 2)
-                return [(rowid, 0.0) for rowid in rowids]
-        expressions = [e for e in (g.expression() for g in driving) if e]
-        return await self.store.ranked_candidates(" OR ".join(expressions), CANDIDATES)
+            expressions = [e for e in (g.expression() for g in groups) if e]
+            return await self.store.ranked_candidates(" OR ".join(expressions), CANDIDATES)
+        found: dict[int, float] = {}
+        for span in scopes:
+            found.update((r, v) for r, v in await self._fetch(groups, total, span) if r not in found)
+        if len(found) < wanted:
+            found.update((r, v) for r, v in await self._fetch(groups, total, None) if r not in found)
+        return list(found.items())
+
+    async def _fetch(self, groups: list[Group], total: int, within: RowidRange | None) -> list[tuple[int, float]]:
+        """One large-store fetch: rare terms ranked by FTS5, or (only common ones) an unranked AND.
+
+        A term in more than `COMMON_SHARE` of facts never drives a ranked fetch: FTS5's bm25 counts
+        all of its documents first, which costs tens of milliseconds at a million facts.
+        """
+        required = [g for g in groups if g.kind != "intent"]
+        common = max(2000, int(total * COMMON_SHARE))
+        driving = [e for e in (g.expression() for g in required if g.docs <= common) if e]
+        if driving:
+            return await self.store.ranked_candidates(" OR ".join(driving), LARGE_CANDIDATES, within)
+        expressions = [e for e in (g.expression() for g in required) if e]
+        rowids = await self.store.unranked_candidates(" AND ".join(expressions), LARGE_CANDIDATES * 2, within)
+        if not rowids:
+            rarest = min(required, key=lambda g: g.docs).expression() or ""
+            rowids = await self.store.unranked_candidates(rarest, LARGE_CANDIDATES * 2, within)
+        return [(rowid, 0.0) for rowid in rowids]
 
 
 def _idf(docs: int, total: int) -> float:
@@ -502,7 +570,11 @@ def _idf(docs: int, total: int) -> float:
 
 @dataclass(frozen=True)
 class _Plan:
-    """The query prepared once for the rerank: weighted stem sequences and the typed word pairs."""
+    """The query prepared once per search for the rerank: weighted stem sequences, typed word pairs.
+
+    Building this once (not per candidate) keeps alias terms from being re-tokenised and re-stemmed
+    for each of the hundreds of facts a query reranks.
+    """
 
     ideas: list[tuple[float, list[tuple[tuple[str, ...], float]]]]
     possible: float
@@ -516,14 +588,23 @@ class _Plan:
         return cls(ideas, sum(w for w, _ in ideas), pairs)
 
 
-def _text_stems(text: str) -> list[str]:
-    return [stem(w) for w in fts_tokens(text)]
+_FTS_TOKEN = re.compile(r"[^\W_]+")
 
 
-def _coverage(fact: FactRecord, plan: _Plan) -> tuple[float, float]:
+def _stems_of(text: str) -> list[str]:
+    """Porter stems of a text as FTS5 tokenises it (one regex pass; `stem` is cached per word)."""
+    return list(map(stem, _FTS_TOKEN.findall(text.lower())))
+
+
+@lru_cache(maxsize=20_000)
+def _title_stems(title: str) -> tuple[str, ...]:
+    """A source title's stems; cached because one source's title comes with each of its facts."""
+    return tuple(_stems_of(title))
+
+
+def _coverage(text_stems: Sequence[str], title: str, plan: _Plan) -> tuple[float, float]:
     """Share of the query's ideas (weighted by rarity) a fact covers, and a bonus for typed phrases."""
-    text_stems = _text_stems(fact.text)
-    title_stems = set(_text_stems(fact.source.title))
+    title_stems: frozenset[str] | None = None
     stem_set = set(text_stems)
     joined = " " + " ".join(text_stems) + " "
     gained = 0.0
@@ -532,8 +613,41 @@ def _coverage(fact: FactRecord, plan: _Plan) -> tuple[float, float]:
         for seq, credit in sequences:
             if (len(seq) == 1 and seq[0] in stem_set) or (len(seq) > 1 and f" {' '.join(seq)} " in joined):
                 best = max(best, credit)
-            elif all(s in title_stems for s in seq):
-                best = max(best, 0.5 * credit)
+            elif best < 0.5 * credit:  # a title match is worth half, and only if nothing better was found
+                title_stems = title_stems if title_stems is not None else frozenset(_title_stems(title))
+                if all(s in title_stems for s in seq):
+                    best = 0.5 * credit
         gained += weight * best
     phrase_bonus = sum(p in joined for p in plan.pairs) / len(plan.pairs) if plan.pairs else 0.0
     return (gained / plan.possible if plan.possible else 0.0), phrase_bonus
+
+
+def _text_bm25(stemmed: Sequence[tuple[FactText, list[str]]], plan: _Plan) -> dict[int, float]:
+    """Okapi BM25 of each candidate for the query's ideas, as FTS5 scores it (text weight 1, title
+    `TITLE_WEIGHT`), computed over just these candidates: FTS5's own bm25 first walks every document
+    of every common word, which a large store cannot afford per query.
+
+    The average length is the candidates' own, so scores compare within one search only (all the
+    rerank needs). It gives unranked fetches a relevance order instead of file order.
+    """
+    counted: list[tuple[int, list[float], int]] = []
+    for row, text in stemmed:
+        title = _title_stems(row.title)
+        joined_text, joined_title = " " + " ".join(text) + " ", " " + " ".join(title) + " "
+        freqs = []
+        for _weight, sequences in plan.ideas:
+            freq = 0.0
+            for seq, _credit in sequences:
+                if len(seq) == 1:
+                    freq += text.count(seq[0]) + TITLE_WEIGHT * title.count(seq[0])
+                else:
+                    needle = f" {' '.join(seq)} "
+                    freq += joined_text.count(needle) + TITLE_WEIGHT * joined_title.count(needle)
+            freqs.append(freq)
+        counted.append((row.rowid, freqs, len(text) + len(title)))
+    average = (sum(n for _, _, n in counted) / len(counted) if counted else 0.0) or 1.0
+    out = {}
+    for rowid, freqs, length in counted:
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * length / average)
+        out[rowid] = sum(w * f * (BM25_K1 + 1) / (f + norm) for (w, _), f in zip(plan.ideas, freqs, strict=True) if f)
+    return out

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -32,6 +32,18 @@ _FACT_COLUMNS = """
 _FACT_FROM = "facts f JOIN sources s ON s.id = f.source_id JOIN concepts c ON c.id = f.concept_id"
 
 
+RowidRange = tuple[int, int]  # inclusive (first, last) fact rowid
+
+
+class FactText(NamedTuple):
+    """A candidate fact as search's rerank sees it: no source record, no concept."""
+
+    rowid: int
+    type: str
+    text: str
+    title: str
+
+
 class StoreError(RuntimeError):
     """The database is missing or unreadable; the message says how to build it."""
 
@@ -47,6 +59,7 @@ class FactStore:
         self.meta: dict[str, str] = {}
         self.fact_count = 0
         self.vocabulary: dict[str, int] = {}
+        self.concept_ranges: dict[str, RowidRange] = {}
 
     @classmethod
     async def open(cls, path: Path) -> FactStore:
@@ -72,6 +85,28 @@ class FactStore:
         self.fact_count = int(self.meta.get("fact_count", "0"))
         self.compare_config: dict[str, Any] = json.loads(self.meta.get("compare", "{}"))
         self.vocabulary = {row["word"]: row["docs"] for row in await self._rows("SELECT word, docs FROM words")}
+        self.concept_ranges = await self._concept_ranges()
+
+    async def _concept_ranges(self) -> dict[str, RowidRange]:
+        """Each concept's facts as one rowid range, for concepts whose facts are contiguous.
+
+        The ingest inserts a page's facts one after another, so a concept usually owns a gap-free
+        run of rowids; FTS5 can then restrict a match to it (`rowid BETWEEN`) by seeking, which lets
+        search look inside the concept a query names without an index or column for it. A concept
+        whose span holds foreign rowids is left out (its range would not mean "this concept").
+        Aggregated per source over the covering `facts_source` index (one pass, no table scan), then
+        per concept here: a few thousand rows at 1M facts.
+        """
+        spans: dict[str, list[int]] = {}
+        rows = await self._rows(
+            "SELECT c.name AS name, min(f.rowid) AS lo, max(f.rowid) AS hi, count(*) AS n "
+            "FROM facts f JOIN sources s ON s.id = f.source_id JOIN concepts c ON c.id = s.concept_id "
+            "GROUP BY f.source_id"
+        )
+        for row in rows:
+            span = spans.setdefault(row["name"], [row["lo"], row["hi"], 0])
+            span[0], span[1], span[2] = min(span[0], row["lo"]), max(span[1], row["hi"]), span[2] + row["n"]
+        return {name: (lo, hi) for name, (lo, hi, n) in spans.items() if hi - lo + 1 == n}
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         async with self._conn.execute(sql, params) as cursor:
@@ -89,19 +124,53 @@ class FactStore:
         )
         return {row["term"]: row["docs"] for row in rows}
 
-    async def ranked_candidates(self, match: str, limit: int) -> list[tuple[int, float]]:
-        """(rowid, bm25) for the best `limit` facts matching an FTS5 expression, best first."""
+    async def ranked_candidates(
+        self, match: str, limit: int, within: RowidRange | None = None
+    ) -> list[tuple[int, float]]:
+        """(rowid, bm25) for the best `limit` facts matching an FTS5 expression, best first.
+
+        Costly when a phrase is common: FTS5's bm25 counts every document of every phrase (over the
+        whole index, whatever `within` says) before it ranks. Use it for rare terms only.
+        """
+        where, params = _within(within)
         rows = await self._rows(
-            "SELECT rowid, bm25(facts_fts, 1.0, 0.2) AS rank FROM facts_fts WHERE facts_fts MATCH ? "
-            "ORDER BY rank LIMIT ?",
-            (match, limit),
+            "SELECT rowid, bm25(facts_fts, 1.0, 0.2) AS rank FROM facts_fts WHERE facts_fts MATCH ?"
+            f"{where} ORDER BY rank LIMIT ?",
+            (match, *params, limit),
         )
         return [(row["rowid"], -float(row["rank"])) for row in rows]
 
-    async def unranked_candidates(self, match: str, limit: int) -> list[int]:
-        """Rowids matching an expression without ranking: stops after `limit`, for very common words."""
-        rows = await self._rows("SELECT rowid FROM facts_fts WHERE facts_fts MATCH ? LIMIT ?", (match, limit))
+    async def unranked_candidates(self, match: str, limit: int, within: RowidRange | None = None) -> list[int]:
+        """Rowids matching an expression, in rowid order, without ranking: stops after `limit`.
+
+        Cheap whatever the words (FTS5 walks posting lists only until `limit` rows are found, and
+        seeks straight to `within` when given), so this is the fetch for common words.
+        """
+        where, params = _within(within)
+        rows = await self._rows(
+            f"SELECT rowid FROM facts_fts WHERE facts_fts MATCH ?{where} LIMIT ?", (match, *params, limit)
+        )
         return [row["rowid"] for row in rows]
+
+    async def matches_any(self, match: str) -> bool:
+        """Whether any fact matches an expression: one unranked row, never a ranking of all matches."""
+        return bool(await self.unranked_candidates(match, 1))
+
+    async def fact_texts(self, rowids: Sequence[int]) -> list[FactText]:
+        """Just what a rerank reads (text, source title, type) for many candidates.
+
+        Full `FactRecord`s (three-way join, JSON authors) are built only for the few results shown.
+        """
+        out: list[FactText] = []
+        for start in range(0, len(rowids), 500):
+            chunk = list(rowids[start : start + 500])
+            rows = await self._rows(
+                "SELECT f.rowid, f.type, f.text, s.title FROM facts f JOIN sources s ON s.id = f.source_id "
+                f"WHERE f.rowid IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.extend(FactText(row["rowid"], row["type"], row["text"], row["title"]) for row in rows)
+        return out
 
     async def facts_by_rowid(self, rowids: Sequence[int]) -> dict[int, FactRecord]:
         out: dict[int, FactRecord] = {}
@@ -259,6 +328,11 @@ class FactStore:
             "(SELECT count(*) FROM concepts) AS concepts"
         )
         return dict(rows[0])
+
+
+def _within(span: RowidRange | None) -> tuple[str, tuple[int, ...]]:
+    """The SQL (and parameters) that keep an FTS5 match inside a rowid range."""
+    return (" AND rowid BETWEEN ? AND ?", span) if span else ("", ())
 
 
 def _source(row: sqlite3.Row) -> SourceRecord:
