@@ -429,7 +429,9 @@ class Answers:
     async def compare(self, first: str, second: str, *, private: bool = False) -> Reply:
         """Side by side from the facts that mention both: grouped, similar vs different, conflicts shown."""
         (name_a, terms_a), (name_b, terms_b) = self.substance_terms(first), self.substance_terms(second)
-        if not tokenize(name_a) or not tokenize(name_b):
+        # A name needs a content word: "the" is no substance, and a phrase of stopwords only makes
+        # FTS5 walk the posting lists of the commonest words in the store looking for it.
+        if not _content_words(name_a) or not _content_words(name_b):
             return message_reply(
                 "Two substances needed", "Give two names, e.g. `/compare first: ketamine second: psilocybin`."
             )
@@ -538,6 +540,10 @@ class Answers:
             name, value = fact_field(fact, rank, text_limit=600)
             embed.add_field(name=name, value=value, inline=False)
         return Reply([embed], ephemeral=private, fact_ids=[f.id for f in facts[:PAGE_SIZE]])
+
+
+def _content_words(name: str) -> list[str]:
+    return [w for w in tokenize(name) if w not in STOPWORDS]
 
 
 def _in_text(expression: str) -> str:

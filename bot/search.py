@@ -8,7 +8,10 @@ covering the query's distinct ideas, weighted by rarity, and exact phrases.
 
 On a large store the candidate fetch is driven only by the rare terms of the query (a word found in
 most facts adds nothing to recall but makes FTS5 walk a huge posting list); common words still
-count in the rerank. Nothing here scans every fact in Python.
+count in the rerank. A query that names a concept ("ketamine", "k", "psilocybin for depression")
+is looked up inside that concept's rowid range first, and its facts get a bonus; without ranked
+candidates the pool is ordered by a BM25 computed over the pool itself. The rerank reads light
+rows; full records are built only for the results returned. Nothing here scans every fact in Python.
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ import itertools
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import snowballstemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.models import FactRecord
-from bot.store import FactStore, FactText, RowidRange
+from bot.store import FactStore, RowidRange
 
 MAX_QUERY_CHARS = 300
 MAX_QUERY_WORDS = 24
@@ -37,11 +42,14 @@ SMALL_STORE = 50_000
 # On larger stores a term found in more than this share of facts does not drive the candidate fetch
 # (bm25 would count all its documents first: at 2 % that was up to 20 000 per word at 1M facts)...
 COMMON_SHARE = 0.005
+MIN_COMMON_DOCS = 2000  # never call a term common below this many facts
 # ... and fewer candidates are reranked: ranked ones are the rare-term best, unranked ones a sample.
 LARGE_CANDIDATES = 100
 # A large-store fact from a concept the query names ("ketamine bladder" → the ketamine page) gets
-# this much on top of its coverage (0..1): enough to win ties, never enough to beat a better match.
-CONCEPT_BONUS = 0.05
+# this much on top of its coverage (0..1). Equal to the bm25 weight in the score, so at equal
+# coverage the named concept's page always wins over a bm25 difference (a generated page's shorter
+# copy of a sentence, say), while a fact covering clearly more of the query still wins.
+CONCEPT_BONUS = 0.15
 MAX_SCOPES = 3
 BM25_K1, BM25_B, TITLE_WEIGHT = 1.2, 0.75, 0.2  # FTS5's bm25 constants and the title column weight
 INTENT_WEIGHT = 0.35
@@ -468,19 +476,17 @@ class Searcher:
             return result
         large = total > SMALL_STORE
         scopes = self.named_concepts(found) if large else []
-        candidates = await self._candidates(found, total, scopes, limit)
+        candidates, ranked = await self._candidates(found, total, scopes, limit)
         plan = _Plan.of(found, total, tokenize(result.query))
         rows = await self.store.fact_texts([rowid for rowid, _ in candidates])
-        stemmed = [(row, _stems_of(row.text)) for row in rows]
-        if large:
-            ranks = _text_bm25(stemmed, plan)
-            bonus = {r.rowid: CONCEPT_BONUS for r in rows if any(lo <= r.rowid <= hi for lo, hi in scopes)}
-        else:
-            ranks, bonus = dict(candidates), {}
+        matches = [(row, _match(_stems_of(row.text), row.title, plan, count=not ranked)) for row in rows]
+        # FTS5's bm25 (global statistics) when rare words drove a ranked fetch; otherwise the pool is
+        # in rowid order and gets a relevance order from the same formula over the pool itself.
+        ranks = dict(candidates) if ranked else _pool_bm25([(row.rowid, m) for row, m in matches], plan)
+        bonus = {r.rowid: CONCEPT_BONUS for r in rows if any(lo <= r.rowid <= hi for lo, hi in scopes)}
         top_bm25 = max((abs(v) for v in ranks.values()), default=1.0) or 1.0
         scored: list[tuple[float, int, float]] = []
-        for row, text_stems in stemmed:
-            coverage, phrase_bonus = _coverage(text_stems, row.title, plan)
+        for row, (coverage, phrase_bonus, _, _) in matches:
             if coverage <= 0:
                 continue
             score = coverage + 0.15 * (ranks.get(row.rowid, 0.0) / top_bm25) + 0.1 * phrase_bonus
@@ -527,8 +533,10 @@ class Searcher:
 
     async def _candidates(
         self, groups: list[Group], total: int, scopes: Sequence[RowidRange], wanted: int
-    ) -> list[tuple[int, float]]:
-        """(rowid, bm25 or 0) to rerank. Small stores: exact BM25 over every term.
+    ) -> tuple[list[tuple[int, float]], bool]:
+        """(rowid, bm25) to rerank, and whether FTS5 ranked them (else every bm25 is 0).
+
+        Small stores: exact BM25 over every term.
 
         Large stores look first inside the concepts the query names (facts of a concept are one
         rowid range): a query that says "ketamine" wants the ketamine page, not the first of the
@@ -537,23 +545,27 @@ class Searcher:
         """
         if total <= SMALL_STORE:
             expressions = [e for e in (g.expression() for g in groups) if e]
-            return await self.store.ranked_candidates(" OR ".join(expressions), CANDIDATES)
+            return await self.store.ranked_candidates(" OR ".join(expressions), CANDIDATES), True
+        required = [g for g in groups if g.kind != "intent"]
+        common = max(MIN_COMMON_DOCS, int(total * COMMON_SHARE))
+        driving = [e for e in (g.expression() for g in required if g.docs <= common) if e]
         found: dict[int, float] = {}
-        for span in scopes:
-            found.update((r, v) for r, v in await self._fetch(groups, total, span) if r not in found)
-        if len(found) < wanted:
-            found.update((r, v) for r, v in await self._fetch(groups, total, None) if r not in found)
-        return list(found.items())
+        for span in [*scopes, None]:
+            if span is None and scopes and len(found) >= wanted:
+                break
+            for rowid, rank in await self._fetch(required, driving, span):
+                found.setdefault(rowid, rank)
+        return list(found.items()), bool(driving)
 
-    async def _fetch(self, groups: list[Group], total: int, within: RowidRange | None) -> list[tuple[int, float]]:
-        """One large-store fetch: rare terms ranked by FTS5, or (only common ones) an unranked AND.
+    async def _fetch(
+        self, required: list[Group], driving: list[str], within: RowidRange | None
+    ) -> list[tuple[int, float]]:
+        """One large-store fetch: the rare terms (`driving`) ranked by FTS5, or, when every term is
+        common, an unranked AND of them all.
 
         A term in more than `COMMON_SHARE` of facts never drives a ranked fetch: FTS5's bm25 counts
         all of its documents first, which costs tens of milliseconds at a million facts.
         """
-        required = [g for g in groups if g.kind != "intent"]
-        common = max(2000, int(total * COMMON_SHARE))
-        driving = [e for e in (g.expression() for g in required if g.docs <= common) if e]
         if driving:
             return await self.store.ranked_candidates(" OR ".join(driving), LARGE_CANDIDATES, within)
         expressions = [e for e in (g.expression() for g in required) if e]
@@ -573,16 +585,26 @@ class _Plan:
     """The query prepared once per search for the rerank: weighted stem sequences, typed word pairs.
 
     Building this once (not per candidate) keeps alias terms from being re-tokenised and re-stemmed
-    for each of the hundreds of facts a query reranks.
+    for each of the hundreds of facts a query reranks. Each sequence carries its `needle`: the stem
+    itself, or for a phrase the stems joined with spaces around, to look for in the joined text.
     """
 
-    ideas: list[tuple[float, list[tuple[tuple[str, ...], float]]]]
+    ideas: list[tuple[float, list[tuple[tuple[str, ...], float, str]]]]
     possible: float
     pairs: list[str]
 
     @classmethod
     def of(cls, groups: Sequence[Group], total: int, typed: Sequence[str]) -> _Plan:
-        ideas = [(g.weight * _idf(g.docs, total), g.credited_sequences()) for g in groups]
+        ideas = [
+            (
+                g.weight * _idf(g.docs, total),
+                [
+                    (seq, credit, seq[0] if len(seq) == 1 else f" {' '.join(seq)} ")
+                    for seq, credit in g.credited_sequences()
+                ],
+            )
+            for g in groups
+        ]
         typed_stems = [stem(w) for w in typed if w not in STOPWORDS]
         pairs = [f" {a} {b} " for a, b in itertools.pairwise(typed_stems)]
         return cls(ideas, sum(w for w, _ in ideas), pairs)
@@ -596,33 +618,59 @@ def _stems_of(text: str) -> list[str]:
     return list(map(stem, _FTS_TOKEN.findall(text.lower())))
 
 
+class _Title(NamedTuple):
+    stems: frozenset[str]
+    counts: Counter[str]
+    joined: str
+    length: int
+
+
 @lru_cache(maxsize=20_000)
-def _title_stems(title: str) -> tuple[str, ...]:
+def _title(title: str) -> _Title:
     """A source title's stems; cached because one source's title comes with each of its facts."""
-    return tuple(_stems_of(title))
+    stems = _stems_of(title)
+    return _Title(frozenset(stems), Counter(stems), " " + " ".join(stems) + " ", len(stems))
 
 
-def _coverage(text_stems: Sequence[str], title: str, plan: _Plan) -> tuple[float, float]:
-    """Share of the query's ideas (weighted by rarity) a fact covers, and a bonus for typed phrases."""
-    title_stems: frozenset[str] | None = None
+class _Match(NamedTuple):
+    coverage: float  # share of the query's ideas (weighted by rarity) the fact covers
+    phrase_bonus: float  # share of the typed word pairs found as written
+    freqs: list[float]  # per idea: occurrences in text + TITLE_WEIGHT × in title (when counted)
+    length: int  # stems in text and title (when counted)
+
+
+def _match(text_stems: Sequence[str], title: str, plan: _Plan, *, count: bool = False) -> _Match:
+    """How a fact meets the query; with `count`, also the term frequencies BM25 needs (one pass)."""
+    info: _Title | None = None
     stem_set = set(text_stems)
     joined = " " + " ".join(text_stems) + " "
+    counts = Counter(text_stems) if count else None
     gained = 0.0
+    freqs: list[float] = []
     for weight, sequences in plan.ideas:
-        best = 0.0
-        for seq, credit in sequences:
-            if (len(seq) == 1 and seq[0] in stem_set) or (len(seq) > 1 and f" {' '.join(seq)} " in joined):
+        best = freq = 0.0
+        for seq, credit, needle in sequences:
+            found = needle in stem_set if len(seq) == 1 else needle in joined
+            if found:
                 best = max(best, credit)
             elif best < 0.5 * credit:  # a title match is worth half, and only if nothing better was found
-                title_stems = title_stems if title_stems is not None else frozenset(_title_stems(title))
-                if all(s in title_stems for s in seq):
+                info = info or _title(title)
+                if all(s in info.stems for s in seq):
                     best = 0.5 * credit
+            if counts is not None:
+                info = info or _title(title)
+                if len(seq) == 1:
+                    freq += counts[needle] + TITLE_WEIGHT * info.counts[needle]
+                else:
+                    freq += (joined.count(needle) if found else 0) + TITLE_WEIGHT * info.joined.count(needle)
         gained += weight * best
+        freqs.append(freq)
     phrase_bonus = sum(p in joined for p in plan.pairs) / len(plan.pairs) if plan.pairs else 0.0
-    return (gained / plan.possible if plan.possible else 0.0), phrase_bonus
+    length = len(text_stems) + (info or _title(title)).length if count else 0
+    return _Match((gained / plan.possible if plan.possible else 0.0), phrase_bonus, freqs, length)
 
 
-def _text_bm25(stemmed: Sequence[tuple[FactText, list[str]]], plan: _Plan) -> dict[int, float]:
+def _pool_bm25(matches: Sequence[tuple[int, _Match]], plan: _Plan) -> dict[int, float]:
     """Okapi BM25 of each candidate for the query's ideas, as FTS5 scores it (text weight 1, title
     `TITLE_WEIGHT`), computed over just these candidates: FTS5's own bm25 first walks every document
     of every common word, which a large store cannot afford per query.
@@ -630,24 +678,9 @@ def _text_bm25(stemmed: Sequence[tuple[FactText, list[str]]], plan: _Plan) -> di
     The average length is the candidates' own, so scores compare within one search only (all the
     rerank needs). It gives unranked fetches a relevance order instead of file order.
     """
-    counted: list[tuple[int, list[float], int]] = []
-    for row, text in stemmed:
-        title = _title_stems(row.title)
-        joined_text, joined_title = " " + " ".join(text) + " ", " " + " ".join(title) + " "
-        freqs = []
-        for _weight, sequences in plan.ideas:
-            freq = 0.0
-            for seq, _credit in sequences:
-                if len(seq) == 1:
-                    freq += text.count(seq[0]) + TITLE_WEIGHT * title.count(seq[0])
-                else:
-                    needle = f" {' '.join(seq)} "
-                    freq += joined_text.count(needle) + TITLE_WEIGHT * joined_title.count(needle)
-            freqs.append(freq)
-        counted.append((row.rowid, freqs, len(text) + len(title)))
-    average = (sum(n for _, _, n in counted) / len(counted) if counted else 0.0) or 1.0
+    average = (sum(m.length for _, m in matches) / len(matches) if matches else 0.0) or 1.0
     out = {}
-    for rowid, freqs, length in counted:
-        norm = BM25_K1 * (1 - BM25_B + BM25_B * length / average)
-        out[rowid] = sum(w * f * (BM25_K1 + 1) / (f + norm) for (w, _), f in zip(plan.ideas, freqs, strict=True) if f)
+    for rowid, m in matches:
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * m.length / average)
+        out[rowid] = sum(w * f * (BM25_K1 + 1) / (f + norm) for (w, _), f in zip(plan.ideas, m.freqs, strict=True) if f)
     return out
