@@ -155,19 +155,12 @@ async def time_async(
 def time_sync(
     fn: Callable[[Any], Any], inputs: Sequence[Any], reps: int, budget: float | None = None
 ) -> dict[str, list[float]]:
-    started = time.perf_counter()
-    for item in inputs:
-        fn(item)
-    warm = time.perf_counter() - started
-    if budget is not None and warm > 0:
-        reps = max(1, min(reps, int(budget / warm)))
-    samples: dict[str, list[float]] = {}
-    for _ in range(reps):
-        for item in inputs:
-            t0 = time.perf_counter()
-            fn(item)
-            samples.setdefault(_key(item), []).append((time.perf_counter() - t0) * 1000)
-    return samples
+    """`time_async` for a plain function (the synchronous sqlite3 baselines): same passes, same keys."""
+
+    async def call(item: Any) -> Any:
+        return fn(item)
+
+    return asyncio.run(time_async(call, inputs, reps, budget))
 
 
 def _key(item: Any) -> str:
