@@ -7,12 +7,10 @@ assembled exactly one way. Nothing here knows about interactions; views get atta
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-import discord
 from rapidfuzz import fuzz, process
 
 from bot.models import FactRecord, PaperRecord, ProtocolRecord, SourceRecord
@@ -25,7 +23,6 @@ from bot.render import (
     message_reply,
     pack_rows,
     paper_field,
-    short_source,
     source_line,
 )
 from bot.reply import CHOICE_TEXT, CHOICES, Reply, clip
@@ -621,10 +618,3 @@ def _conflicts(facts: Sequence[FactRecord]) -> list[tuple[FactRecord, FactRecord
 
 def choices_json(choices: Sequence[Choice]) -> list[dict[str, str]]:
     return [{"name": c.name, "value": c.value} for c in choices]
-
-
-def dumps(obj: object) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=2)
-
-
-__all__ = ["Answers", "Choice", "FactPage", "choices_json", "discord", "short_source"]

@@ -30,6 +30,11 @@ _FACT_COLUMNS = """
     s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count
 """
 _FACT_FROM = "facts f JOIN sources s ON s.id = f.source_id JOIN concepts c ON c.id = f.concept_id"
+_SOURCE_COLUMNS = (
+    "s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count, c.name AS concept"
+)
+# SQLite limits bound parameters per statement; long IN lists go in chunks of this size.
+_IN_CHUNK = 500
 
 
 RowidRange = tuple[int, int]  # inclusive (first, last) fact rowid
@@ -112,6 +117,14 @@ class FactStore:
         async with self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
+    async def _rows_in(self, sql: str, values: Sequence[Any]) -> list[sqlite3.Row]:
+        """`sql` with its `{marks}` placeholder filled for every value, run in bounded chunks."""
+        out: list[sqlite3.Row] = []
+        for start in range(0, len(values), _IN_CHUNK):
+            chunk = list(values[start : start + _IN_CHUNK])
+            out += await self._rows(sql.format(marks=",".join("?" * len(chunk))), chunk)
+        return out
+
     # --- search primitives (queries are built by bot.search; every user word arrives quoted) ---
 
     async def term_docs(self, stems: Iterable[str]) -> dict[str, int]:
@@ -161,26 +174,16 @@ class FactStore:
 
         Full `FactRecord`s (three-way join, JSON authors) are built only for the few results shown.
         """
-        out: list[FactText] = []
-        for start in range(0, len(rowids), 500):
-            chunk = list(rowids[start : start + 500])
-            rows = await self._rows(
-                "SELECT f.rowid, f.type, f.text, s.title FROM facts f JOIN sources s ON s.id = f.source_id "
-                f"WHERE f.rowid IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            out.extend(FactText(row["rowid"], row["type"], row["text"], row["title"]) for row in rows)
-        return out
+        rows = await self._rows_in(
+            "SELECT f.rowid, f.type, f.text, s.title FROM facts f JOIN sources s ON s.id = f.source_id "
+            "WHERE f.rowid IN ({marks})",
+            rowids,
+        )
+        return [FactText(row["rowid"], row["type"], row["text"], row["title"]) for row in rows]
 
     async def facts_by_rowid(self, rowids: Sequence[int]) -> dict[int, FactRecord]:
-        out: dict[int, FactRecord] = {}
-        for start in range(0, len(rowids), 500):
-            chunk = list(rowids[start : start + 500])
-            rows = await self._rows(
-                f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.rowid IN ({','.join('?' * len(chunk))})", chunk
-            )
-            out.update((row["rowid"], _fact(row)) for row in rows)
-        return out
+        rows = await self._rows_in(f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.rowid IN ({{marks}})", rowids)
+        return {row["rowid"]: _fact(row) for row in rows}
 
     async def fact(self, fact_id: str) -> FactRecord | None:
         rows = await self._rows(f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.id = ?", (fact_id.strip().lower(),))
@@ -220,8 +223,7 @@ class FactStore:
 
     async def search_sources(self, match: str, limit: int) -> list[SourceRecord]:
         rows = await self._rows(
-            "SELECT s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count, "
-            "c.name AS concept FROM sources_fts JOIN sources s ON s.id = sources_fts.rowid "
+            f"SELECT {_SOURCE_COLUMNS} FROM sources_fts JOIN sources s ON s.id = sources_fts.rowid "
             "JOIN concepts c ON c.id = s.concept_id WHERE sources_fts MATCH ? "
             "ORDER BY bm25(sources_fts, 4.0, 1.0, 1.0, 1.0), s.declared_count DESC LIMIT ?",
             (match, limit),
@@ -230,20 +232,11 @@ class FactStore:
 
     async def sources(self, limit: int | None = None) -> list[SourceRecord]:
         rows = await self._rows(
-            "SELECT s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count, "
-            "c.name AS concept FROM sources s JOIN concepts c ON c.id = s.concept_id "
+            f"SELECT {_SOURCE_COLUMNS} FROM sources s JOIN concepts c ON c.id = s.concept_id "
             "ORDER BY s.declared_count DESC, s.id LIMIT ?",
             (limit if limit is not None else -1,),
         )
         return [_source(row) for row in rows]
-
-    async def source(self, source_id: int) -> SourceRecord | None:
-        rows = await self._rows(
-            "SELECT s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count, "
-            "c.name AS concept FROM sources s JOIN concepts c ON c.id = s.concept_id WHERE s.id = ?",
-            (source_id,),
-        )
-        return _source(rows[0]) if rows else None
 
     async def concept_names(self) -> list[str]:
         return [row["name"] for row in await self._rows("SELECT name FROM concepts ORDER BY name")]
@@ -277,15 +270,9 @@ class FactStore:
         )
 
     async def facts(self, fact_ids: Sequence[str]) -> dict[str, FactRecord]:
-        out: dict[str, FactRecord] = {}
         ids = list(dict.fromkeys(fact_ids))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = await self._rows(
-                f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.id IN ({','.join('?' * len(chunk))})", chunk
-            )
-            out.update((row["id"], _fact(row)) for row in rows)
-        return out
+        rows = await self._rows_in(f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.id IN ({{marks}})", ids)
+        return {row["id"]: _fact(row) for row in rows}
 
     async def papers(self) -> list[PaperRecord]:
         return [
