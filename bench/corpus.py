@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.concept_page import _SOURCE_HEADER, parse_file
+from bot.facts.concept_page import _SOURCE_HEADER, parse_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "data"

@@ -29,9 +29,9 @@ from typing import Any
 
 from bench.baselines import naive_bm25, open_readonly, raw_fts5
 from bench.corpus import DEFAULT_SEED, OUT_DIR, cached_corpus
-from bot.ingest import build_database, data_hash, stored_hash
-from bot.search import Searcher
-from bot.store import FactStore
+from bot.facts.ingest import build_database, data_hash, stored_hash
+from bot.search.searcher import Searcher
+from bot.facts.store import FactStore
 
 # Natural queries, as people type them: common words first, then lay, typo and slang ones.
 QUERIES = [
@@ -170,7 +170,7 @@ def _key(item: Any) -> str:
 def make_answers(store: FactStore, searcher: Searcher) -> Any | None:
     """`bot.answers.Answers`, whichever constructor it has; None while the module does not exist."""
     try:
-        from bot.answers import Answers
+        from bot.answers.answers import Answers
     except ImportError:
         return None
     factory: Any = Answers

@@ -9,11 +9,11 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot.concept_page import ParseError
+from bot.facts.concept_page import ParseError
 from bot.config import Settings, SettingsError, load_settings
-from bot.ingest import BuildReport, build_database, check_data, ensure_database
-from bot.search import Searcher
-from bot.store import FactStore, StoreError
+from bot.facts.ingest import BuildReport, build_database, check_data, ensure_database
+from bot.search.searcher import Searcher
+from bot.facts.store import FactStore, StoreError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,11 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "search":
             return asyncio.run(_search(settings, args.query, args.limit, args.json))
         if args.command == "run":
-            from bot.runtime import run
+            from bot.discord.runtime import run
 
             return run(settings)
         if args.command == "health":
-            from bot.health import health_main
+            from bot.discord.health import health_main
 
             return health_main(settings)
         if args.command == "commands":

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.admin import (
+from bot.moderation.replies import (
     about_reply,
     autoreply,
     find_sources,
@@ -20,11 +20,11 @@ from bot.admin import (
     summary_messages,
     unknown_concept,
 )
-from bot.answers import Choice, FactPage, choices_json
+from bot.answers.answers import Choice, FactPage, choices_json
 from bot.config import Settings
-from bot.reply import Reply
-from bot.services import Services
-from bot.views import fact_view
+from bot.answers.reply import Reply
+from bot.discord.services import Services
+from bot.discord.views import fact_view
 
 
 def _ask_parser() -> argparse.ArgumentParser:
@@ -157,7 +157,7 @@ def render_text(reply: Reply) -> str:
 
 async def print_commands(settings: Settings, *, as_json: bool) -> int:
     """The JSON array the command tree PUTs on sync."""
-    from bot.runtime import COGS, create_bot
+    from bot.discord.runtime import COGS, create_bot
 
     bot = create_bot(settings)
     for extension in COGS:

@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable, Sequence
 import discord
 from discord import app_commands
 
-from bot.answers import Answers, Choice
-from bot.reply import Reply
-from bot.services import Services
+from bot.answers.answers import Answers, Choice
+from bot.answers.reply import Reply
+from bot.discord.services import Services
 
 log = logging.getLogger("factbot.commands")
 

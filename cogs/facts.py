@@ -8,9 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers import FactPage
-from bot.reply import Reply
-from bot.views import FactPager, fact_view
+from bot.answers.answers import FactPage
+from bot.answers.reply import Reply
+from bot.discord.views import FactPager, fact_view
 from cogs.common import answer, log_command, services, to_choices, user_cooldown
 
 PRIVATE = "Only you see the answer (default: everyone in the channel)"

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.admin import (
+from bot.moderation.replies import (
     about_reply,
     autoreply_status,
     confirmation,
@@ -17,9 +17,9 @@ from bot.admin import (
     summary_messages,
     unknown_concept,
 )
-from bot.render import message_reply
-from bot.reply import Reply
-from bot.views import ConfirmView
+from bot.answers.render import message_reply
+from bot.answers.reply import Reply
+from bot.discord.views import ConfirmView
 from cogs.common import FORUM, TEXT_OR_FORUM, services
 
 MODERATORS = discord.Permissions(manage_threads=True)

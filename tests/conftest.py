@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.ingest import build_database
-from bot.search import Searcher
-from bot.services import Services
-from bot.store import FactStore
+from bot.facts.ingest import build_database
+from bot.search.searcher import Searcher
+from bot.discord.services import Services
+from bot.facts.store import FactStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "data"

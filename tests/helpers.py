@@ -13,7 +13,7 @@ from unittest.mock import MagicMock, create_autospec
 import discord
 from discord.ext import commands
 
-from bot.services import Services
+from bot.discord.services import Services
 
 
 def mock_member(user_id: int = 1001, *, bot: bool = False, manage_threads: bool = False) -> MagicMock:

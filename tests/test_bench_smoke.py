@@ -11,7 +11,7 @@ import pytest
 
 from bench.corpus import SEED_PAGE, generate_corpus
 from bench.runner import BASELINES, OPERATIONS, run_benchmark
-from bot.concept_page import FACT_TYPES, parse_file
+from bot.facts.concept_page import FACT_TYPES, parse_file
 
 SMOKE_FACTS = 10_000
 
@@ -63,7 +63,7 @@ def test_benchmark_run_reports_the_json_shape(tmp_path: Path) -> None:
     for name in ("search", "raw_fts5", "naive_bm25", "rapidfuzz_all"):
         assert set(latency[name]) == {"p50", "p99"}
         assert 0 <= latency[name]["p50"] <= latency[name]["p99"]
-    for name in ("fact", "autocomplete", "compare", "protocol"):  # null while bot.answers cannot be used
+    for name in ("fact", "autocomplete", "compare", "protocol"):  # null while bot.answers.answers cannot be used
         assert latency[name] is None or set(latency[name]) == {"p50", "p99"}
     assert "naive_bm25_p50_over_search_p50" in report["ratios"]
     assert report["machine"]["nproc"] >= 1

@@ -10,9 +10,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import DEFAULT_NOTICE
-from bot.runtime import FactTree
-from bot.services import Services
-from bot.views import FactPager, ReportButton, ReportModal, ShareButton
+from bot.discord.runtime import FactTree
+from bot.discord.services import Services
+from bot.discord.views import FactPager, ReportButton, ReportModal, ShareButton
 from cogs.facts import Facts
 from cogs.moderation import Moderation
 from tests.helpers import assert_safe, mock_interaction, sent, text_of, tree_for_tests

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.concept_page import ParseError, parse_file, parse_text
+from bot.facts.concept_page import ParseError, parse_file, parse_text
 from tests.conftest import SEED_PAGE, SEED_SOURCE_COUNTS, SEED_TYPE_COUNTS, SHARED
 
 SEED_TEXT = SEED_PAGE.read_text(encoding="utf-8")

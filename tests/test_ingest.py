@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.concept_page import ParseError
-from bot.ingest import build_database, check_data, data_hash, ensure_database, stored_hash
-from bot.moderation import ModerationStore
-from bot.search import Searcher
-from bot.store import FactStore
+from bot.facts.concept_page import ParseError
+from bot.facts.ingest import build_database, check_data, data_hash, ensure_database, stored_hash
+from bot.moderation.state import ModerationStore
+from bot.search.searcher import Searcher
+from bot.facts.store import FactStore
 from tests.conftest import DATA_DIR, SEED_SOURCE_COUNTS, SEED_TYPE_COUNTS
 
 
@@ -184,7 +184,7 @@ def test_invalid_setting_is_named_in_one_line(tmp_path: Path) -> None:
 def test_colliding_ids_get_longer_and_the_smaller_digest_keeps_the_short_one() -> None:
     import sqlite3 as sql
 
-    from bot.ingest import _assign_fact_ids
+    from bot.facts.ingest import _assign_fact_ids
 
     conn = sql.connect(":memory:")
     conn.execute("CREATE TABLE facts(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE)")

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from bot.admin import autoreply, find_sources, summary_messages
-from bot.answers import Answers
+from bot.moderation.replies import autoreply, find_sources, summary_messages
+from bot.answers.answers import Answers
 from bot.config import DEFAULT_CRISIS_TEXT, DEFAULT_NOTICE
-from bot.delivery import Delivery
-from bot.reply import Reply
-from bot.search import Searcher
-from bot.store import FactStore
-from bot.views import fact_view
+from bot.discord.delivery import Delivery
+from bot.answers.reply import Reply
+from bot.search.searcher import Searcher
+from bot.facts.store import FactStore
+from bot.discord.views import fact_view
 from tests.conftest import DATA_DIR, OPENAPI_PATH, ROOT
 from tests.fake_discord.schema import (
     bulk_command_rules,

@@ -11,12 +11,12 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-import bot.answers as answers_module
-import bot.search as search_module
-from bot.answers import Answers, _conflicts
-from bot.models import FactRecord
-from bot.search import STOPWORDS, Searcher, _match, _pool_bm25, _stems_of, stem, tokenize
-from bot.store import FactStore
+import bot.answers.answers as answers_module
+import bot.search.searcher as search_module
+from bot.answers.answers import Answers, _conflicts
+from bot.facts.models import FactRecord
+from bot.search.searcher import STOPWORDS, Searcher, _match, _pool_bm25, _stems_of, stem, tokenize
+from bot.facts.store import FactStore
 from tests.conftest import ROOT
 
 HOSTILE = ['"', "NEAR(", "*", "AND OR NOT", "'; DROP TABLE facts;--", "x" * 6000, "ketamine " * 700, "", "the of and"]

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from bot.config import Settings
-from bot.health import check_health, health_main, write_heartbeat
+from bot.discord.health import check_health, health_main, write_heartbeat
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_EXAMPLE = ROOT / ".env.example"

@@ -21,8 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.concept_page import ConceptPage, ParseError, parse_file, resolve_citations
-from bot.datafiles import load_aliases, load_compare, load_papers, load_protocols
+from bot.facts.concept_page import ConceptPage, ParseError, parse_file, resolve_citations
+from bot.facts.datafiles import load_aliases, load_compare, load_papers, load_protocols
 
 # Bump when the schema or the derived tables change, so existing databases get rebuilt.
 BUILD_VERSION = "4"
@@ -53,7 +53,7 @@ class BuildReport:
 
 
 def schema_sql() -> str:
-    return resources.files("bot").joinpath("schema.sql").read_text(encoding="utf-8")
+    return resources.files("bot.facts").joinpath("schema.sql").read_text(encoding="utf-8")
 
 
 def concept_files(data_dir: Path) -> list[Path]:

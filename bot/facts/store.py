@@ -1,6 +1,6 @@
 """Read access to the fact database (aiosqlite, read-only): every SQL query the bot runs is here.
 
-The database file is replaced wholesale by `bot.ingest`; the store opens it read-only, so a running
+The database file is replaced wholesale by `bot.facts.ingest`; the store opens it read-only, so a running
 bot keeps serving the file it opened even while a rebuild swaps in a new one.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import aiosqlite
 
-from bot.models import (
+from bot.facts.models import (
     CitationRecord,
     ConceptRecord,
     FactRecord,
@@ -125,7 +125,7 @@ class FactStore:
             out += await self._rows(sql.format(marks=",".join("?" * len(chunk))), chunk)
         return out
 
-    # --- search primitives (queries are built by bot.search; every user word arrives quoted) ---
+    # --- search primitives (queries are built by bot.search.searcher; every user word arrives quoted) ---
 
     async def term_docs(self, stems: Iterable[str]) -> dict[str, int]:
         """Document frequency of porter stems, from the table copied out of fts5vocab at build."""

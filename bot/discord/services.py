@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from bot.answers import Answers
+from bot.answers.answers import Answers
 from bot.config import Settings
-from bot.delivery import Delivery
-from bot.ingest import ensure_database
-from bot.moderation import ModerationStore
-from bot.search import Searcher
-from bot.store import FactStore
+from bot.discord.delivery import Delivery
+from bot.facts.ingest import ensure_database
+from bot.moderation.state import ModerationStore
+from bot.search.searcher import Searcher
+from bot.facts.store import FactStore
 
 
 @dataclass

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import discord
 
-from bot.reply import Reply
-from bot.views import report_view
+from bot.answers.reply import Reply
+from bot.discord.views import report_view
 
 
 class Delivery:

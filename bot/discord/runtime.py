@@ -20,11 +20,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings, require_token
-from bot.health import write_heartbeat
-from bot.logs import setup_logging
-from bot.render import message_reply
-from bot.services import Services
-from bot.views import DYNAMIC_ITEMS
+from bot.discord.health import write_heartbeat
+from bot.discord.logs import setup_logging
+from bot.answers.render import message_reply
+from bot.discord.services import Services
+from bot.discord.views import DYNAMIC_ITEMS
 
 log = logging.getLogger("factbot")
 COGS = ("cogs.facts", "cogs.forum", "cogs.moderation")

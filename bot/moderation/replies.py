@@ -1,6 +1,6 @@
 """Answers for moderators and operators: summaries, auto-replies, reports, stats, /about.
 
-Like `bot.answers`, everything here returns `Reply` objects, so the cogs and the offline console
+Like `bot.answers.answers`, everything here returns `Reply` objects, so the cogs and the offline console
 render them the same way.
 """
 
@@ -12,15 +12,15 @@ from collections.abc import Sequence
 import discord
 
 from bot import __version__
-from bot.answers import Answers
-from bot.moderation import ModerationStore, Report, Stats
-from bot.render import answer_embed, escape, fact_field, message_reply, pack_rows
-from bot.reply import Reply, clip
-from bot.safety import mentions_crisis
-from bot.search import SearchResult
-from bot.store import FactStore
-from bot.summary import build_summary, summary_replies
-from bot.views import share_view
+from bot.answers.answers import Answers
+from bot.moderation.state import ModerationStore, Report, Stats
+from bot.answers.render import answer_embed, escape, fact_field, message_reply, pack_rows
+from bot.answers.reply import Reply, clip
+from bot.answers.safety import mentions_crisis
+from bot.search.searcher import SearchResult
+from bot.facts.store import FactStore
+from bot.answers.summary import build_summary, summary_replies
+from bot.discord.views import share_view
 
 
 async def summary_messages(store: FactStore, concept_name: str, *, perspectives: bool = False) -> list[Reply] | None:

@@ -2,7 +2,7 @@
 
 Cogs, buttons and the offline console call these methods and nothing else, so an answer is
 assembled exactly one way. Nothing here knows about interactions; views get attached by
-`bot.views` from the plain data each answer carries (`Reply.view` is set only there).
+`bot.discord.views` from the plain data each answer carries (`Reply.view` is set only there).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from bot.models import FactRecord, PaperRecord, ProtocolRecord, SourceRecord
-from bot.render import (
+from bot.facts.models import FactRecord, PaperRecord, ProtocolRecord, SourceRecord
+from bot.answers.render import (
     TYPE_BADGES,
     answer_embed,
     escape,
@@ -25,9 +25,9 @@ from bot.render import (
     paper_field,
     source_line,
 )
-from bot.reply import CHOICE_TEXT, CHOICES, Reply, clip
-from bot.safety import mentions_crisis
-from bot.search import (
+from bot.answers.reply import CHOICE_TEXT, CHOICES, Reply, clip
+from bot.answers.safety import mentions_crisis
+from bot.search.searcher import (
     SMALL_STORE,
     STOPWORDS,
     Searcher,

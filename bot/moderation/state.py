@@ -55,7 +55,7 @@ class ModerationStore:
         conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA busy_timeout = 10000")
-        await conn.executescript(resources.files("bot").joinpath("state.sql").read_text(encoding="utf-8"))
+        await conn.executescript(resources.files("bot.moderation").joinpath("state.sql").read_text(encoding="utf-8"))
         await conn.commit()
         return cls(conn)
 

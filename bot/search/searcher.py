@@ -31,8 +31,8 @@ import snowballstemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.models import FactRecord
-from bot.store import FactStore, RowidRange
+from bot.facts.models import FactRecord
+from bot.facts.store import FactStore, RowidRange
 
 MAX_QUERY_CHARS = 300
 MAX_QUERY_WORDS = 24

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, Self
 
 import discord
 
-from bot.answers import FactPage
-from bot.render import message_reply
-from bot.reply import Reply
+from bot.answers.answers import FactPage
+from bot.answers.render import message_reply
+from bot.answers.reply import Reply
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.discord.services import Services
 
 log = logging.getLogger(__name__)
 PAGER_TIMEOUT = 600.0

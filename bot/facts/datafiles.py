@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from bot.concept_page import FACT_TYPES, ParseError
+from bot.facts.concept_page import FACT_TYPES, ParseError
 
 
 def _read(path: Path) -> dict[str, Any]:
