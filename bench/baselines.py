@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.search.searcher import STOPWORDS, fts_phrase, normalize, tokenize
+from bot.search.text import STOPWORDS, fts_phrase, normalize, tokenize
 
 
 def peak_rss_mb() -> float:

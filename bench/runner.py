@@ -30,8 +30,8 @@ from typing import Any
 from bench.baselines import naive_bm25, open_readonly, raw_fts5
 from bench.corpus import DEFAULT_SEED, OUT_DIR, cached_corpus
 from bot.facts.ingest import build_database, data_hash, stored_hash
-from bot.search.searcher import Searcher
 from bot.facts.store import FactStore
+from bot.search.searcher import Searcher
 
 # Natural queries, as people type them: common words first, then lay, typo and slang ones.
 QUERIES = [

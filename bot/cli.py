@@ -9,11 +9,11 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot.facts.concept_page import ParseError
 from bot.config import Settings, SettingsError, load_settings
+from bot.facts.errors import ParseError
 from bot.facts.ingest import BuildReport, build_database, check_data, ensure_database
-from bot.search.searcher import Searcher
 from bot.facts.store import FactStore, StoreError
+from bot.search.searcher import Searcher
 
 
 def _parser() -> argparse.ArgumentParser:

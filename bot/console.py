@@ -11,6 +11,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from bot.answers.base import Choice, FactPage, choices_json
+from bot.answers.reply import Reply
+from bot.config import Settings
+from bot.discord.services import Services
+from bot.discord.views import fact_view
 from bot.moderation.replies import (
     about_reply,
     autoreply,
@@ -20,11 +25,6 @@ from bot.moderation.replies import (
     summary_messages,
     unknown_concept,
 )
-from bot.answers.answers import Choice, FactPage, choices_json
-from bot.config import Settings
-from bot.answers.reply import Reply
-from bot.discord.services import Services
-from bot.discord.views import fact_view
 
 
 def _ask_parser() -> argparse.ArgumentParser:

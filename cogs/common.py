@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable, Sequence
 import discord
 from discord import app_commands
 
-from bot.answers.answers import Answers, Choice
+from bot.answers.answers import Answers
+from bot.answers.base import Choice
 from bot.answers.reply import Reply
 from bot.discord.services import Services
 

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers.answers import FactPage
+from bot.answers.base import FactPage
 from bot.answers.reply import Reply
 from bot.discord.views import FactPager, fact_view
 from cogs.common import answer, log_command, services, to_choices, user_cooldown

@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.moderation.replies import autoreply, find_sources
 from bot.discord.services import Services
+from bot.moderation.replies import autoreply, find_sources
 from cogs.common import services
 
 log = logging.getLogger("factbot.forum")

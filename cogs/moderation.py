@@ -8,6 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answers.render import message_reply
+from bot.answers.reply import Reply
+from bot.discord.views import ConfirmView
 from bot.moderation.replies import (
     about_reply,
     autoreply_status,
@@ -17,9 +20,6 @@ from bot.moderation.replies import (
     summary_messages,
     unknown_concept,
 )
-from bot.answers.render import message_reply
-from bot.answers.reply import Reply
-from bot.discord.views import ConfirmView
 from cogs.common import FORUM, TEXT_OR_FORUM, services
 
 MODERATORS = discord.Permissions(manage_threads=True)

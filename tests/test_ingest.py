@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.facts.concept_page import ParseError
+from bot.facts.errors import ParseError
 from bot.facts.ingest import build_database, check_data, data_hash, ensure_database, stored_hash
+from bot.facts.store import FactStore
 from bot.moderation.state import ModerationStore
 from bot.search.searcher import Searcher
-from bot.facts.store import FactStore
 from tests.conftest import DATA_DIR, SEED_SOURCE_COUNTS, SEED_TYPE_COUNTS
 
 

@@ -10,16 +10,17 @@ from typing import Any
 
 import pytest
 
-from bot.moderation.replies import autoreply, find_sources, summary_messages
 from bot.answers.answers import Answers
+from bot.answers.reply import Reply
 from bot.config import DEFAULT_CRISIS_TEXT, DEFAULT_NOTICE
 from bot.discord.delivery import Delivery
-from bot.answers.reply import Reply
-from bot.search.searcher import Searcher
+from bot.discord.views import buttons_for, fact_view
 from bot.facts.store import FactStore
-from bot.discord.views import fact_view
+from bot.moderation.replies import autoreply, find_sources, summary_messages
+from bot.search.searcher import Searcher
 from tests.conftest import DATA_DIR, OPENAPI_PATH, ROOT
 from tests.fake_discord.schema import (
+    SPEC_PATH,
     bulk_command_rules,
     component_validator,
     message_rules,
@@ -27,7 +28,7 @@ from tests.fake_discord.schema import (
     valid_chat_input_name,
 )
 
-DELIVERY = Delivery(DEFAULT_NOTICE, DEFAULT_CRISIS_TEXT)
+DELIVERY = Delivery(DEFAULT_NOTICE, DEFAULT_CRISIS_TEXT, buttons_for)
 DEVSET = [q["q"] for q in tomllib.loads((ROOT / "tests" / "devset.toml").read_text(encoding="utf-8"))["query"]]
 HOSTILE = [
     '"',
@@ -63,8 +64,8 @@ def assert_valid_message(body: dict[str, Any]) -> None:
     assert body["allowed_mentions"] == {"parse": []}
 
 
-def test_the_spec_is_read_from_shared() -> None:
-    assert OPENAPI_PATH.exists()
+def test_the_spec_is_the_pinned_fixture() -> None:
+    assert OPENAPI_PATH.is_file() and OPENAPI_PATH == SPEC_PATH
 
 
 @pytest.fixture

@@ -11,12 +11,19 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-import bot.answers.answers as answers_module
+import bot.answers.base as answers_module
+import bot.answers.compare as compare_module
 import bot.search.searcher as search_module
-from bot.answers.answers import Answers, _conflicts
+from bot.answers.answers import Answers
+from bot.answers.compare import _conflicts
 from bot.facts.models import FactRecord
-from bot.search.searcher import STOPWORDS, Searcher, _match, _pool_bm25, _stems_of, stem, tokenize
 from bot.facts.store import FactStore
+from bot.search import ranking
+from bot.search.ranking import match as _match
+from bot.search.ranking import pool_bm25 as _pool_bm25
+from bot.search.searcher import Searcher
+from bot.search.text import STOPWORDS, stem, tokenize
+from bot.search.text import stems_of as _stems_of
 from tests.conftest import ROOT
 
 HOSTILE = ['"', "NEAR(", "*", "AND OR NOT", "'; DROP TABLE facts;--", "x" * 6000, "ketamine " * 700, "", "the of and"]
@@ -104,7 +111,7 @@ async def test_large_store_unranked_path_still_finds_the_facts(searcher: Searche
 
 
 def test_pool_bm25_prefers_more_occurrences_in_shorter_text() -> None:
-    plan = search_module._Plan.of([search_module.Group("bladder", ["bladder"], docs=5)], total=1000, typed=["bladder"])
+    plan = ranking.Plan.of([ranking.Group("bladder", ["bladder"], docs=5)], total=1000, typed=["bladder"])
     texts = {1: "bladder a b c d e f g", 2: "bladder bladder a", 3: "a b"}
     matches = [(r, _match(_stems_of(t), "a title", plan, count=True)) for r, t in texts.items()]
     scores = _pool_bm25(matches, plan)
@@ -158,7 +165,7 @@ async def test_protocol_stages_are_selected_once_per_store(store: FactStore) -> 
 
 def _reference_conflicts(facts: Sequence[FactRecord]) -> list[tuple[FactRecord, FactRecord]]:
     """The pairwise definition `_conflicts` must keep (numbers re-read per pair, as it once was)."""
-    numbers = answers_module._NUMBER_WORDS
+    numbers = compare_module._NUMBER_WORDS
 
     def nums(text: str) -> set[str]:
         return {numbers.get(w, w) for w in tokenize(text) if w.replace(".", "").isdigit() or w in numbers}

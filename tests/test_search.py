@@ -6,7 +6,8 @@ import tomllib
 
 import pytest
 
-from bot.search.searcher import Searcher, normalize, tokenize
+from bot.search.searcher import Searcher
+from bot.search.text import normalize, tokenize
 from tests.conftest import ROOT
 
 DEVSET = tomllib.loads((ROOT / "tests" / "devset.toml").read_text(encoding="utf-8"))["query"]

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.facts.models import FactRecord, PaperRecord, SourceRecord
 from bot.answers.reply import COLOUR_ANSWER, COLOUR_ERROR, COLOUR_WARNING, FIELD_VALUE, Reply, clip
+from bot.facts.models import FactRecord, PaperRecord, SourceRecord
 
 TYPE_BADGES = {
     "claim": "💬 claim",

@@ -43,6 +43,7 @@ class Reply:
     notice: bool = True
     crisis: bool = False
     fact_ids: list[str] = field(default_factory=list)  # facts shown; they get a Report button
+    shareable: bool = False  # a private answer whose facts the asker may post publicly (Share)
 
     def finalize(self, notice_text: str, crisis_text: str = "") -> Reply:
         """Attach the notice (and the crisis line when needed) and cut everything to Discord's limits."""
@@ -52,7 +53,16 @@ class Reply:
         embeds = fit_embeds(self.embeds, notice_text if self.notice else None)
         if content is not None:
             content = clip(content, CONTENT)
-        return Reply(embeds, content, self.ephemeral, self.view, notice=False, crisis=False, fact_ids=self.fact_ids)
+        return Reply(
+            embeds,
+            content,
+            self.ephemeral,
+            self.view,
+            notice=False,
+            crisis=False,
+            fact_ids=self.fact_ids,
+            shareable=self.shareable,
+        )
 
     def send_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `InteractionResponse.send_message` / `Webhook.send` / `Messageable.send`."""

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.facts.models import CitationRecord, ConceptRecord, FactRecord
 from bot.answers.render import answer_embed, escape, short_source
 from bot.answers.reply import EMBED_DESCRIPTION, EMBED_TOTAL, EMBEDS_PER_MESSAGE, Reply, clip
+from bot.facts.models import CitationRecord, ConceptRecord, FactRecord
 
 # Room left in every message for titles and the notice footer.
 _MESSAGE_BUDGET = EMBED_TOTAL - 600

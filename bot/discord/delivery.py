@@ -6,22 +6,26 @@ Finalizing attaches the deployment's notice (and crisis line), applies Discord's
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import discord
 
 from bot.answers.reply import Reply
-from bot.discord.views import report_view
 
 
 class Delivery:
-    def __init__(self, notice_text: str, crisis_text: str) -> None:
+    def __init__(
+        self, notice_text: str, crisis_text: str, buttons: Callable[[Reply], discord.ui.View | None]
+    ) -> None:
         self.notice_text = notice_text
         self.crisis_text = crisis_text
+        self.buttons = buttons  # the views under an answer that shows facts (`bot.discord.views`)
 
     def prepare(self, reply: Reply) -> Reply:
-        """Notice, crisis line, limits; and a Report button under any answer that shows facts."""
+        """Notice, crisis line, limits; and the Report (or Share) buttons under any answer that shows facts."""
         ready = reply.finalize(self.notice_text, self.crisis_text)
         if ready.view is None and ready.fact_ids:
-            ready.view = report_view(ready.fact_ids)
+            ready.view = self.buttons(ready)
         return ready
 
     async def respond(self, interaction: discord.Interaction, reply: Reply) -> None:

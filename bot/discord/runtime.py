@@ -19,10 +19,10 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answers.render import message_reply
 from bot.config import Settings, require_token
 from bot.discord.health import write_heartbeat
 from bot.discord.logs import setup_logging
-from bot.answers.render import message_reply
 from bot.discord.services import Services
 from bot.discord.views import DYNAMIC_ITEMS
 

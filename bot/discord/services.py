@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from bot.answers.answers import Answers
 from bot.config import Settings
 from bot.discord.delivery import Delivery
+from bot.discord.views import buttons_for
 from bot.facts.ingest import ensure_database
+from bot.facts.store import FactStore
 from bot.moderation.state import ModerationStore
 from bot.search.searcher import Searcher
-from bot.facts.store import FactStore
 
 
 @dataclass
@@ -30,7 +31,9 @@ class Services:
         store = await FactStore.open(settings.database_path)
         moderation = await ModerationStore.open(settings.state_database_path)
         answers = Answers(Searcher(store), on_query=moderation.record_query)
-        return cls(settings, store, answers, moderation, Delivery(settings.notice_text, settings.crisis_text))
+        return cls(
+            settings, store, answers, moderation, Delivery(settings.notice_text, settings.crisis_text, buttons_for)
+        )
 
     async def close(self) -> None:
         await self.store.close()

@@ -10,20 +10,36 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Protocol, Self
 
 import discord
 
-from bot.answers.answers import FactPage
+from bot.answers.answers import Answers
+from bot.answers.base import FactPage
 from bot.answers.render import message_reply
 from bot.answers.reply import Reply
-
-if TYPE_CHECKING:
-    from bot.discord.services import Services
+from bot.config import Settings
+from bot.discord.delivery import Delivery
+from bot.facts.store import FactStore
+from bot.moderation.state import ModerationStore
 
 log = logging.getLogger(__name__)
 PAGER_TIMEOUT = 600.0
 _IDS = r"[a-z]-[0-9a-f]{6,40}(?:,[a-z]-[0-9a-f]{6,40})*"
+
+
+class Services(Protocol):
+    """What buttons and forms use of `bot.discord.services.Services`.
+
+    Declared here, not imported, so that the services (which attach these buttons through
+    `Delivery`) can import this module and nothing here imports them back.
+    """
+
+    settings: Settings
+    store: FactStore
+    answers: Answers
+    moderation: ModerationStore
+    delivery: Delivery
 
 
 def services_of(interaction: discord.Interaction) -> Services:
@@ -161,6 +177,11 @@ def report_view(fact_ids: list[str]) -> discord.ui.View | None:
     view = discord.ui.View(timeout=None)
     view.add_item(ReportButton(fact_ids))
     return view
+
+
+def buttons_for(reply: Reply) -> discord.ui.View | None:
+    """The buttons under an answer that shows facts: Report, and Share when it may be shared."""
+    return share_view(reply.fact_ids) if reply.shareable else report_view(reply.fact_ids)
 
 
 def share_view(fact_ids: list[str]) -> discord.ui.View | None:

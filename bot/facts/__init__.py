@@ -1,5 +1,5 @@
 """The fact store: the concept-page format, the data files beside it, ingest and the read-only store.
 
 Owns everything about what the facts *are* and how they are kept (schema SQL, content-derived ids).
-Imports nothing else from `bot` but `bot.config`-free helpers of its own: it is the bottom layer.
+It may import nothing else from `bot`: it is the bottom layer.
 """

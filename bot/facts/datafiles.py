@@ -10,7 +10,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from bot.facts.concept_page import FACT_TYPES, ParseError
+from bot.facts.concept_page import FACT_TYPES
+from bot.facts.errors import ParseError
 
 
 def _read(path: Path) -> dict[str, Any]:

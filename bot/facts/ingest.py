@@ -21,8 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.facts.concept_page import ConceptPage, ParseError, parse_file, resolve_citations
+from bot.facts.citations import resolve_citations
+from bot.facts.concept_page import ConceptPage, parse_file
 from bot.facts.datafiles import load_aliases, load_compare, load_papers, load_protocols
+from bot.facts.errors import ParseError
 
 # Bump when the schema or the derived tables change, so existing databases get rebuilt.
 BUILD_VERSION = "4"

@@ -13,14 +13,13 @@ import discord
 
 from bot import __version__
 from bot.answers.answers import Answers
-from bot.moderation.state import ModerationStore, Report, Stats
 from bot.answers.render import answer_embed, escape, fact_field, message_reply, pack_rows
 from bot.answers.reply import Reply, clip
 from bot.answers.safety import mentions_crisis
-from bot.search.searcher import SearchResult
-from bot.facts.store import FactStore
 from bot.answers.summary import build_summary, summary_replies
-from bot.discord.views import share_view
+from bot.facts.store import FactStore
+from bot.moderation.state import ModerationStore, Report, Stats
+from bot.search.searcher import SearchResult
 
 
 async def summary_messages(store: FactStore, concept_name: str, *, perspectives: bool = False) -> list[Reply] | None:
@@ -52,7 +51,7 @@ async def find_sources(answers: Answers, text: str) -> Reply:
         return answers.no_match(result)
     reply = answers.facts_reply("Facts related to this message", [h.fact for h in result.hits], _note(result))
     reply.crisis = mentions_crisis(text)
-    reply.view = share_view(reply.fact_ids)
+    reply.shareable = True
     return reply
 
 

@@ -17,24 +17,17 @@ rows; full records are built only for the results returned. Nothing here scans e
 from __future__ import annotations
 
 import bisect
-import itertools
-import math
-import re
-import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import NamedTuple
 
-import snowballstemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.facts.models import FactRecord
 from bot.facts.store import FactStore, RowidRange
+from bot.search.ranking import Group, Plan, match, pool_bm25
+from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
 
-MAX_QUERY_CHARS = 300
 MAX_QUERY_WORDS = 24
 CANDIDATES = 200
 # Below this many facts every query is a plain OR over all its terms: exact BM25 is cheap there.
@@ -51,262 +44,7 @@ LARGE_CANDIDATES = 100
 # copy of a sentence, say), while a fact covering clearly more of the query still wins.
 CONCEPT_BONUS = 0.15
 MAX_SCOPES = 3
-BM25_K1, BM25_B, TITLE_WEIGHT = 1.2, 0.75, 0.2  # FTS5's bm25 constants and the title column weight
 INTENT_WEIGHT = 0.35
-EXPANSION_CREDIT = 0.85
-
-_WORD = re.compile(r"[a-z0-9]+(?:(?:[-'’.,/][a-z0-9]+)(?<![.,]\d{4}))*")
-_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
-STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "aren't",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "can't",
-        "could",
-        "did",
-        "didn't",
-        "do",
-        "does",
-        "doesn't",
-        "doing",
-        "don't",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "get",
-        "gets",
-        "got",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "him",
-        "his",
-        "how",
-        "i",
-        "i'd",
-        "i'm",
-        "if",
-        "in",
-        "into",
-        "is",
-        "isn't",
-        "it",
-        "it's",
-        "its",
-        "itself",
-        "just",
-        "know",
-        "let's",
-        "like",
-        "me",
-        "more",
-        "most",
-        "much",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "out",
-        "over",
-        "own",
-        "please",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "tell",
-        "than",
-        "that",
-        "that's",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "what's",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "anyone",
-        "anybody",
-        "someone",
-        "something",
-        "thing",
-        "things",
-        "really",
-        "actually",
-        "info",
-        "information",
-        "stuff",
-        "lot",
-        "lots",
-        "ok",
-        "okay",
-        "hi",
-        "hello",
-        "hey",
-        "thanks",
-        "thank",
-        "pls",
-        "plz",
-        "anything",
-        "everything",
-        "everyone",
-        "here",
-        "say",
-        "says",
-        "said",
-        "good",
-        "great",
-        "nice",
-        "guys",
-    ]
-)
-
-_stemmer = snowballstemmer.stemmer("porter")
-
-
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    """Porter stem, the same algorithm as FTS5's `porter` tokenizer, so plans and reranks agree."""
-    return str(_stemmer.stemWord(word))
-
-
-SHORT_KEY = 4
-
-
-def phrase_key(phrase: str) -> str:
-    """A phrase with every word stemmed, so aliases match whatever the inflection."""
-    return " ".join(stem(w) for w in tokenize(phrase))
-
-
-def normalize(text: str) -> str:
-    """NFKC (full-width letters become ASCII), no control or format characters, no mentions, bounded."""
-    text = unicodedata.normalize("NFKC", text[: MAX_QUERY_CHARS * 4])
-    text = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
-    text = _MENTION.sub(" ", text)
-    return " ".join(text.split())[:MAX_QUERY_CHARS]
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case words; keeps `k-hole`, `0.5`, `2r,6r-hnk` whole (trailing punctuation dropped)."""
-    return _WORD.findall(text.lower().replace("’", "'"))
-
-
-def fts_tokens(term: str) -> list[str]:
-    """How FTS5's unicode61 tokenizer splits a term: alphanumeric runs."""
-    return re.findall(r"[^\W_]+", term.lower())
-
-
-def fts_phrase(term: str) -> str | None:
-    """A term as an FTS5 phrase, quoted so no user text is ever read as FTS5 syntax."""
-    tokens = fts_tokens(term)
-    return '"' + " ".join(tokens).replace('"', '""') + '"' if tokens else None
-
-
-@dataclass
-class Group:
-    """One idea of the query: the words typed plus the terms they stand for.
-
-    A fact that contains what was typed (or its spelling correction) covers the idea fully; one that
-    only contains an alias expansion covers it at `EXPANSION_CREDIT`, so "k-hole" prefers the paper
-    titled "Journey through the K-hole" over facts that merely say "dissociative".
-    """
-
-    typed: str
-    terms: list[str]
-    weight: float = 1.0
-    kind: str = "word"  # word | alias | corrected | intent
-    docs: int = 0
-    literal: int = 1  # how many leading terms are what was typed (full credit)
-
-    def expression(self) -> str | None:
-        phrases = list(dict.fromkeys(p for p in (fts_phrase(t) for t in self.terms) if p))
-        if not phrases:
-            return None
-        return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
-
-    def stem_sequences(self) -> list[tuple[str, ...]]:
-        return [tuple(stem(t) for t in fts_tokens(term)) for term in self.terms if fts_tokens(term)]
-
-    def credited_sequences(self) -> list[tuple[tuple[str, ...], float]]:
-        return [
-            (tuple(stem(t) for t in fts_tokens(term)), 1.0 if i < self.literal else EXPANSION_CREDIT)
-            for i, term in enumerate(self.terms)
-            if fts_tokens(term)
-        ]
-
 
 @dataclass(frozen=True)
 class Hit:
@@ -477,12 +215,12 @@ class Searcher:
         large = total > SMALL_STORE
         scopes = self.named_concepts(found) if large else []
         candidates, ranked = await self._candidates(found, total, scopes, limit)
-        plan = _Plan.of(found, total, tokenize(result.query))
+        plan = Plan.of(found, total, tokenize(result.query))
         rows = await self.store.fact_texts([rowid for rowid, _ in candidates])
-        matches = [(row, _match(_stems_of(row.text), row.title, plan, count=not ranked)) for row in rows]
+        matches = [(row, match(stems_of(row.text), row.title, plan, count=not ranked)) for row in rows]
         # FTS5's bm25 (global statistics) when rare words drove a ranked fetch; otherwise the pool is
         # in rowid order and gets a relevance order from the same formula over the pool itself.
-        ranks = dict(candidates) if ranked else _pool_bm25([(row.rowid, m) for row, m in matches], plan)
+        ranks = dict(candidates) if ranked else pool_bm25([(row.rowid, m) for row, m in matches], plan)
         bonus = {r.rowid: CONCEPT_BONUS for r in rows if any(lo <= r.rowid <= hi for lo, hi in scopes)}
         top_bm25 = max((abs(v) for v in ranks.values()), default=1.0) or 1.0
         scored: list[tuple[float, int, float]] = []
@@ -575,112 +313,3 @@ class Searcher:
             rowids = await self.store.unranked_candidates(rarest, LARGE_CANDIDATES * 2, within)
         return [(rowid, 0.0) for rowid in rowids]
 
-
-def _idf(docs: int, total: int) -> float:
-    return math.log(1 + (total - docs + 0.5) / (docs + 0.5))
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """The query prepared once per search for the rerank: weighted stem sequences, typed word pairs.
-
-    Building this once (not per candidate) keeps alias terms from being re-tokenised and re-stemmed
-    for each of the hundreds of facts a query reranks. Each sequence carries its `needle`: the stem
-    itself, or for a phrase the stems joined with spaces around, to look for in the joined text.
-    """
-
-    ideas: list[tuple[float, list[tuple[tuple[str, ...], float, str]]]]
-    possible: float
-    pairs: list[str]
-
-    @classmethod
-    def of(cls, groups: Sequence[Group], total: int, typed: Sequence[str]) -> _Plan:
-        ideas = [
-            (
-                g.weight * _idf(g.docs, total),
-                [
-                    (seq, credit, seq[0] if len(seq) == 1 else f" {' '.join(seq)} ")
-                    for seq, credit in g.credited_sequences()
-                ],
-            )
-            for g in groups
-        ]
-        typed_stems = [stem(w) for w in typed if w not in STOPWORDS]
-        pairs = [f" {a} {b} " for a, b in itertools.pairwise(typed_stems)]
-        return cls(ideas, sum(w for w, _ in ideas), pairs)
-
-
-_FTS_TOKEN = re.compile(r"[^\W_]+")
-
-
-def _stems_of(text: str) -> list[str]:
-    """Porter stems of a text as FTS5 tokenises it (one regex pass; `stem` is cached per word)."""
-    return list(map(stem, _FTS_TOKEN.findall(text.lower())))
-
-
-class _Title(NamedTuple):
-    stems: frozenset[str]
-    counts: Counter[str]
-    joined: str
-    length: int
-
-
-@lru_cache(maxsize=20_000)
-def _title(title: str) -> _Title:
-    """A source title's stems; cached because one source's title comes with each of its facts."""
-    stems = _stems_of(title)
-    return _Title(frozenset(stems), Counter(stems), " " + " ".join(stems) + " ", len(stems))
-
-
-class _Match(NamedTuple):
-    coverage: float  # share of the query's ideas (weighted by rarity) the fact covers
-    phrase_bonus: float  # share of the typed word pairs found as written
-    freqs: list[float]  # per idea: occurrences in text + TITLE_WEIGHT × in title (when counted)
-    length: int  # stems in text and title (when counted)
-
-
-def _match(text_stems: Sequence[str], title: str, plan: _Plan, *, count: bool = False) -> _Match:
-    """How a fact meets the query; with `count`, also the term frequencies BM25 needs (one pass)."""
-    info: _Title | None = None
-    stem_set = set(text_stems)
-    joined = " " + " ".join(text_stems) + " "
-    counts = Counter(text_stems) if count else None
-    gained = 0.0
-    freqs: list[float] = []
-    for weight, sequences in plan.ideas:
-        best = freq = 0.0
-        for seq, credit, needle in sequences:
-            found = needle in stem_set if len(seq) == 1 else needle in joined
-            if found:
-                best = max(best, credit)
-            elif best < 0.5 * credit:  # a title match is worth half, and only if nothing better was found
-                info = info or _title(title)
-                if all(s in info.stems for s in seq):
-                    best = 0.5 * credit
-            if counts is not None:
-                info = info or _title(title)
-                if len(seq) == 1:
-                    freq += counts[needle] + TITLE_WEIGHT * info.counts[needle]
-                else:
-                    freq += (joined.count(needle) if found else 0) + TITLE_WEIGHT * info.joined.count(needle)
-        gained += weight * best
-        freqs.append(freq)
-    phrase_bonus = sum(p in joined for p in plan.pairs) / len(plan.pairs) if plan.pairs else 0.0
-    length = len(text_stems) + (info or _title(title)).length if count else 0
-    return _Match((gained / plan.possible if plan.possible else 0.0), phrase_bonus, freqs, length)
-
-
-def _pool_bm25(matches: Sequence[tuple[int, _Match]], plan: _Plan) -> dict[int, float]:
-    """Okapi BM25 of each candidate for the query's ideas, as FTS5 scores it (text weight 1, title
-    `TITLE_WEIGHT`), computed over just these candidates: FTS5's own bm25 first walks every document
-    of every common word, which a large store cannot afford per query.
-
-    The average length is the candidates' own, so scores compare within one search only (all the
-    rerank needs). It gives unranked fetches a relevance order instead of file order.
-    """
-    average = (sum(m.length for _, m in matches) / len(matches) if matches else 0.0) or 1.0
-    out = {}
-    for rowid, m in matches:
-        norm = BM25_K1 * (1 - BM25_B + BM25_B * m.length / average)
-        out[rowid] = sum(w * f * (BM25_K1 + 1) / (f + norm) for (w, _), f in zip(plan.ideas, m.freqs, strict=True) if f)
-    return out

@@ -1,0 +1,15 @@
+"""The one error a malformed data file raises, so every reader reports `file:line: what was expected`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ParseError(ValueError):
+    """A concept page is malformed; `str()` is `file:line: what was expected`."""
+
+    def __init__(self, path: str | Path, line: int, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        super().__init__(f"{self.path}:{line}: {message}")

@@ -1,0 +1,156 @@
+"""Ranking: how well one fact covers the query's ideas, weighted by rarity, plus BM25 over a pool.
+
+A query is prepared once (`Plan`) and matched against each candidate's stems (`match`); the result
+feeds the score in `bot.search.searcher`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+
+from bot.search.text import STOPWORDS, fts_phrase, fts_tokens, stem, stems_of
+
+BM25_K1, BM25_B, TITLE_WEIGHT = 1.2, 0.75, 0.2  # FTS5's bm25 constants and the title column weight
+EXPANSION_CREDIT = 0.85
+
+
+@dataclass
+class Group:
+    """One idea of the query: the words typed plus the terms they stand for.
+
+    A fact that contains what was typed (or its spelling correction) covers the idea fully; one that
+    only contains an alias expansion covers it at `EXPANSION_CREDIT`, so "k-hole" prefers the paper
+    titled "Journey through the K-hole" over facts that merely say "dissociative".
+    """
+
+    typed: str
+    terms: list[str]
+    weight: float = 1.0
+    kind: str = "word"  # word | alias | corrected | intent
+    docs: int = 0
+    literal: int = 1  # how many leading terms are what was typed (full credit)
+
+    def expression(self) -> str | None:
+        phrases = list(dict.fromkeys(p for p in (fts_phrase(t) for t in self.terms) if p))
+        if not phrases:
+            return None
+        return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
+
+    def stem_sequences(self) -> list[tuple[str, ...]]:
+        return [tuple(stem(t) for t in fts_tokens(term)) for term in self.terms if fts_tokens(term)]
+
+    def credited_sequences(self) -> list[tuple[tuple[str, ...], float]]:
+        return [
+            (tuple(stem(t) for t in fts_tokens(term)), 1.0 if i < self.literal else EXPANSION_CREDIT)
+            for i, term in enumerate(self.terms)
+            if fts_tokens(term)
+        ]
+
+
+
+def idf(docs: int, total: int) -> float:
+    return math.log(1 + (total - docs + 0.5) / (docs + 0.5))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The query prepared once per search for the rerank: weighted stem sequences, typed word pairs.
+
+    Building this once (not per candidate) keeps alias terms from being re-tokenised and re-stemmed
+    for each of the hundreds of facts a query reranks. Each sequence carries its `needle`: the stem
+    itself, or for a phrase the stems joined with spaces around, to look for in the joined text.
+    """
+
+    ideas: list[tuple[float, list[tuple[tuple[str, ...], float, str]]]]
+    possible: float
+    pairs: list[str]
+
+    @classmethod
+    def of(cls, groups: Sequence[Group], total: int, typed: Sequence[str]) -> Plan:
+        ideas = [
+            (
+                g.weight * idf(g.docs, total),
+                [
+                    (seq, credit, seq[0] if len(seq) == 1 else f" {' '.join(seq)} ")
+                    for seq, credit in g.credited_sequences()
+                ],
+            )
+            for g in groups
+        ]
+        typed_stems = [stem(w) for w in typed if w not in STOPWORDS]
+        pairs = [f" {a} {b} " for a, b in itertools.pairwise(typed_stems)]
+        return cls(ideas, sum(w for w, _ in ideas), pairs)
+
+
+class _Title(NamedTuple):
+    stems: frozenset[str]
+    counts: Counter[str]
+    joined: str
+    length: int
+
+
+@lru_cache(maxsize=20_000)
+def _title(title: str) -> _Title:
+    """A source title's stems; cached because one source's title comes with each of its facts."""
+    stems = stems_of(title)
+    return _Title(frozenset(stems), Counter(stems), " " + " ".join(stems) + " ", len(stems))
+
+
+class Match(NamedTuple):
+    coverage: float  # share of the query's ideas (weighted by rarity) the fact covers
+    phrase_bonus: float  # share of the typed word pairs found as written
+    freqs: list[float]  # per idea: occurrences in text + TITLE_WEIGHT × in title (when counted)
+    length: int  # stems in text and title (when counted)
+
+
+def match(text_stems: Sequence[str], title: str, plan: Plan, *, count: bool = False) -> Match:
+    """How a fact meets the query; with `count`, also the term frequencies BM25 needs (one pass)."""
+    info: _Title | None = None
+    stem_set = set(text_stems)
+    joined = " " + " ".join(text_stems) + " "
+    counts = Counter(text_stems) if count else None
+    gained = 0.0
+    freqs: list[float] = []
+    for weight, sequences in plan.ideas:
+        best = freq = 0.0
+        for seq, credit, needle in sequences:
+            found = needle in stem_set if len(seq) == 1 else needle in joined
+            if found:
+                best = max(best, credit)
+            elif best < 0.5 * credit:  # a title match is worth half, and only if nothing better was found
+                info = info or _title(title)
+                if all(s in info.stems for s in seq):
+                    best = 0.5 * credit
+            if counts is not None:
+                info = info or _title(title)
+                if len(seq) == 1:
+                    freq += counts[needle] + TITLE_WEIGHT * info.counts[needle]
+                else:
+                    freq += (joined.count(needle) if found else 0) + TITLE_WEIGHT * info.joined.count(needle)
+        gained += weight * best
+        freqs.append(freq)
+    phrase_bonus = sum(p in joined for p in plan.pairs) / len(plan.pairs) if plan.pairs else 0.0
+    length = len(text_stems) + (info or _title(title)).length if count else 0
+    return Match((gained / plan.possible if plan.possible else 0.0), phrase_bonus, freqs, length)
+
+
+def pool_bm25(matches: Sequence[tuple[int, Match]], plan: Plan) -> dict[int, float]:
+    """Okapi BM25 of each candidate for the query's ideas, as FTS5 scores it (text weight 1, title
+    `TITLE_WEIGHT`), computed over just these candidates: FTS5's own bm25 first walks every document
+    of every common word, which a large store cannot afford per query.
+
+    The average length is the candidates' own, so scores compare within one search only (all the
+    rerank needs). It gives unranked fetches a relevance order instead of file order.
+    """
+    average = (sum(m.length for _, m in matches) / len(matches) if matches else 0.0) or 1.0
+    out = {}
+    for rowid, m in matches:
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * m.length / average)
+        out[rowid] = sum(w * f * (BM25_K1 + 1) / (f + norm) for (w, _), f in zip(plan.ideas, m.freqs, strict=True) if f)
+    return out
