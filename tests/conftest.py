@@ -9,17 +9,16 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.facts.ingest import build_database
-from bot.search.searcher import Searcher
 from bot.discord.services import Services
+from bot.facts.ingest import build_database
 from bot.facts.store import FactStore
+from bot.search.searcher import Searcher
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "data"
 SEED_PAGE = DATA_DIR / "concepts" / "ketamine.txt"
-SHARED = ROOT.parent / "shared"
-OPENAPI_PATH = SHARED / "discord-api-spec" / "openapi.json"
-# What the shipped seed holds (../shared/seeds/README.md).
+OPENAPI_PATH = ROOT / "tests" / "fixtures" / "discord-api-spec" / "openapi.json"
+# What the shipped ketamine page holds (docs/concept-page-format.md).
 SEED_SOURCE_COUNTS = [195, 61, 6, 6, 5, 2, 2, 2, 1, 1, 1, 1, 1, 1]
 SEED_TYPE_COUNTS = {"claim": 150, "reference": 86, "procedure": 19, "measurement": 16, "account": 10, "perspective": 4}
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 import zlib
 from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -116,9 +117,9 @@ async def _bot_session(fake: FakeDiscord, session: aiohttp.ClientSession) -> Raw
 # --------------------------------------------------------------------------------------------- HTTP
 
 
-async def test_spec_path_is_the_shared_file() -> None:
+async def test_spec_path_is_the_fixture_in_the_repo() -> None:
     assert SPEC_PATH.is_file()
-    assert SPEC_PATH.resolve().parent.name == "discord-api-spec"
+    assert SPEC_PATH.resolve().parent == Path(__file__).resolve().parent / "fixtures" / "discord-api-spec"
 
 
 async def test_content_type_is_exactly_application_json(fake: FakeDiscord, http: aiohttp.ClientSession) -> None:

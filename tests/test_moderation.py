@@ -9,9 +9,9 @@ from unittest.mock import MagicMock, create_autospec
 import discord
 from discord.ext import commands
 
-from bot.moderation.replies import autoreply, summary_messages
 from bot.config import DEFAULT_CRISIS_TEXT
 from bot.discord.services import Services
+from bot.moderation.replies import autoreply, summary_messages
 from cogs.forum import Forum
 from cogs.moderation import Moderation
 from tests.helpers import mock_interaction, sent, text_of

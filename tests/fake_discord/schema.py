@@ -1,7 +1,7 @@
 """Request/response validation against Discord's own OpenAPI description, plus the rules it omits.
 
 Why this exists: a fake that accepts anything proves nothing. Every JSON body the bot sends is
-checked against the operation's ``requestBody`` schema in ``../shared/discord-api-spec/openapi.json``
+checked against the operation's ``requestBody`` schema in ``tests/fixtures/discord-api-spec/openapi.json``
 (OpenAPI 3.1, i.e. JSON Schema 2020-12), and answered the way Discord answers an invalid body:
 ``400 {"code": 50035, "message": "Invalid Form Body", "errors": {...}}`` with Discord's nested
 ``_errors`` layout (which discord.py flattens into ``HTTPException.text``).
@@ -28,8 +28,8 @@ from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-#: Where the read-only spec lives, relative to the repo root (never copied into the repo).
-SPEC_PATH: Path = Path(__file__).resolve().parents[2] / ".." / "shared" / "discord-api-spec" / "openapi.json"
+#: The pinned copy shipped with the tests (provenance and licence beside it).
+SPEC_PATH: Path = Path(__file__).resolve().parents[1] / "fixtures" / "discord-api-spec" / "openapi.json"
 _SPEC_URI = "urn:discord-openapi"
 
 #: Limits from Discord's documentation that the OpenAPI file does not encode.
@@ -64,7 +64,7 @@ class FieldError:
 
 
 #: Where the spec is stricter than Discord really is ("where they disagree, the docs win").
-#: Each entry: (schema name, replacement, why). Applied in memory; the shared file is never touched.
+#: Each entry: (schema name, replacement, why). Applied in memory; the fixture file is never touched.
 SPEC_OVERRIDES: list[tuple[str, dict[str, Any], str]] = [
     (
         "SnowflakeType",
