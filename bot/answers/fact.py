@@ -36,12 +36,14 @@ class FactAnswers(AnswerBase):
                 "Nothing to search for", "Type a few words, e.g. `/fact query: benzos and ketamine`."
             ), None
         result = await self.searcher.search(cleaned, limit=MAX_RESULTS)
-        if self.on_query:
-            await self.on_query(cleaned, bool(result.hits))
         crisis = mentions_crisis(query)
         if not result.hits:
             reply = self.no_match(result)
             reply.crisis = crisis
+            # A public question gets a public "no match" (what the asker chose), so it may be counted
+            # as a miss; only text answered publicly is ever counted (see `cogs.common.record_query`).
+            reply.ephemeral = private
+            reply.searched = cleaned
             return reply, None
         pages = (len(result.hits) + PAGE_SIZE - 1) // PAGE_SIZE
         page = max(0, min(page, pages - 1))
@@ -51,15 +53,23 @@ class FactAnswers(AnswerBase):
             name, value = fact_field(hit.fact, rank)
             embed.add_field(name=name, value=value, inline=False)
         embed.set_footer(text=f"Page {page + 1}/{pages} · {len(result.hits)} facts")
-        reply = Reply([embed], ephemeral=private, crisis=crisis)
+        reply = Reply([embed], ephemeral=private, crisis=crisis, searched=cleaned)
         return reply, FactPage(cleaned, page, pages, [h.fact.id for h in shown])
 
     def _search_note(self, result: SearchResult) -> str | None:
+        """What search did and found: the question it read, real rewrites, and an honest verdict first."""
         notes = []
+        if not result.answered:
+            missing = ", ".join(f"**{escape(w)}**" for w in result.not_covered[:3])
+            notes.append(
+                f"The store has nothing on {missing}. Closest facts, which do not answer it:"
+                if missing
+                else "The store does not answer this directly. Closest facts:"
+            )
+        if result.focus:
+            notes.append(f"Searched for the question: “{escape(clip(result.focus, 200))}”")
         if result.rewritten:
             notes.append(f"Showing results for **{escape(result.rewritten)}**")
-        if result.unknown:
-            notes.append("No fact mentions: " + ", ".join(f"“{escape(w)}”" for w in result.unknown[:5]))
         return "\n".join(notes) or None
 
     def no_match(self, result: SearchResult) -> Reply:

@@ -90,15 +90,22 @@ def best_fact(label: str, facts: Sequence[Fact], minimum: float = 0.8) -> int | 
     return scored[0][1]
 
 
-def resolve_citations(paragraphs: Sequence[str], facts: Sequence[Fact]) -> list[Citation]:
-    """Every `[fact:N|label]` (must resolve) and every glued label that resolves unambiguously."""
+def resolve_citations(
+    paragraphs: Sequence[str], facts: Sequence[Fact], path: str = "<text>", lines: Sequence[int] = ()
+) -> list[Citation]:
+    """Every `[fact:N|label]` (must resolve) and every glued label that resolves unambiguously.
+
+    `path` and `lines` (each paragraph's line in the page) name where an unresolved citation sits.
+    """
     citations: list[Citation] = []
     for p, paragraph in enumerate(paragraphs):
         for m in _BRACKET_CITATION.finditer(paragraph):
             index = best_fact(m["label"], facts, minimum=0.75)
             if index is None:
                 raise ParseError(
-                    "<overview>", p + 1, f"citation [fact:{m['n']}|{m['label'][:50]}] matches no single fact"
+                    path,
+                    lines[p] if p < len(lines) else p + 1,
+                    f"citation [fact:{m['n']}|{m['label'][:50]}] matches no single fact",
                 )
             citations.append(Citation(p, m.start(), m.end(), m["label"], index, int(m["n"])))
         citations.extend(_glued_citations(p, paragraph, facts))

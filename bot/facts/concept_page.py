@@ -91,6 +91,7 @@ class _Parser:
         self.lines = lines
         self.path = path
         self.i = 0
+        self.overview_lines: list[int] = []  # the line of each overview paragraph, for citation errors
 
     def fail(self, message: str, line: int | None = None) -> ParseError:
         return ParseError(self.path, line if line is not None else min(self.i + 1, len(self.lines)), message)
@@ -124,7 +125,7 @@ class _Parser:
         page.overview = self.read_overview()
         page.perspectives = self.read_perspectives()
         self.read_facts(page)
-        page.citations = resolve_citations(page.overview, page.facts)
+        page.citations = resolve_citations(page.overview, page.facts, self.path, self.overview_lines)
         return page
 
     def read_overview(self) -> list[str]:
@@ -132,6 +133,7 @@ class _Parser:
         while (line := self.peek()) is not None and not _COUNT_LINE.match(line.strip()):
             if line.strip():
                 paragraphs.append(line.strip())
+                self.overview_lines.append(self.i + 1)
             self.i += 1
         if self.peek() is None:
             raise self.fail("file ends early: expected 'Model Perspectives (k)' or 'Facts (n)' after the overview")

@@ -6,6 +6,7 @@ a precise message from `python -m bot ingest --check` instead of a broken bot.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -46,21 +47,62 @@ def load_aliases(path: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def entry_line(path: Path, table: str, index: int, key: str | None = None) -> int:
+    """The line of `key` in the `index`-th `[[table]]` of a TOML file (of its header without a key; else 1).
+
+    `tomllib` keeps no positions, so the file is scanned: enough to point an editor at the entry.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    header, seen = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]"), -1
+    assignment = re.compile(rf"^\s*{re.escape(key)}\s*=") if key else None
+    found = 1
+    for number, line in enumerate(lines, 1):
+        if header.match(line):
+            seen += 1
+            if seen == index:
+                found = number
+            elif seen > index:
+                break
+        elif seen == index and line.lstrip().startswith("["):
+            break
+        elif seen == index and assignment is not None and assignment.match(line):
+            return number
+    return found
+
+
+def _year(path: Path, index: int, value: object) -> int:
+    """A four-digit year, as a number (`year = 2023`) or a string of digits (`year = "2023"`)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{4}\s*", value):
+        return int(value)
+    raise ParseError(
+        path,
+        entry_line(path, "paper", index, "year"),
+        f"[[paper]] #{index + 1} year: expected a year like 2023, got {value!r}",
+    )
+
+
 def load_papers(path: Path) -> list[dict[str, Any]]:
     """`[[paper]]` entries with title, authors, journal, year, doi, tags, summary, match."""
     papers = _read(path).get("paper", [])
+    if not isinstance(papers, list) or not all(isinstance(p, dict) for p in papers):
+        raise ParseError(path, 1, "`paper` must be an array of tables: one [[paper]] header per paper")
     out = []
     for i, paper in enumerate(papers):
         where = f"[[paper]] #{i + 1}"
         for key in ("title", "journal"):
             if not isinstance(paper.get(key), str) or not paper[key].strip():
-                raise ParseError(path, 1, f"{where}: missing {key!r}")
+                raise ParseError(path, entry_line(path, "paper", i, key), f"{where}: missing {key!r}")
         out.append(
             {
                 "title": paper["title"].strip(),
                 "authors": _str_list(path, f"{where} authors", paper.get("authors", [])),
                 "journal": paper["journal"].strip(),
-                "year": int(paper["year"]) if "year" in paper else None,
+                "year": _year(path, i, paper["year"]) if "year" in paper else None,
                 "doi": str(paper["doi"]).strip() if paper.get("doi") else None,
                 "tags": _str_list(path, f"{where} tags", paper.get("tags", [])),
                 "summary": str(paper.get("summary", "")).strip(),

@@ -6,10 +6,10 @@ from pathlib import Path
 
 
 class ParseError(ValueError):
-    """A concept page is malformed; `str()` is `file:line: what was expected`."""
+    """A data file is malformed; `str()` is `file:line: what was expected` (`file: …` for line 0: the whole file)."""
 
     def __init__(self, path: str | Path, line: int, message: str) -> None:
         self.path = str(path)
         self.line = line
         self.message = message
-        super().__init__(f"{self.path}:{line}: {message}")
+        super().__init__(f"{self.path}:{line}: {message}" if line > 0 else f"{self.path}: {message}")

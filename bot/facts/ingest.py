@@ -21,13 +21,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bot.facts import embedding
+from bot.facts import vectors as vectors_module
 from bot.facts.citations import resolve_citations
 from bot.facts.concept_page import ConceptPage, parse_file
 from bot.facts.datafiles import load_aliases, load_compare, load_papers, load_protocols
 from bot.facts.errors import ParseError
 
 # Bump when the schema or the derived tables change, so existing databases get rebuilt.
-BUILD_VERSION = "4"
+BUILD_VERSION = "5"
 # Above this many facts, the typo-correction vocabulary is built from an even sample of facts.
 VOCABULARY_SAMPLE_LIMIT = 200_000
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -48,6 +50,8 @@ class BuildReport:
     aliases: int = 0
     protocols: int = 0
     papers: int = 0
+    embedded: int = 0  # facts embedded by this build
+    embeddings_cached: int = 0  # facts whose vector came from the cache
 
     @property
     def total_facts(self) -> int:
@@ -64,7 +68,7 @@ def concept_files(data_dir: Path) -> list[Path]:
 
 def data_hash(data_dir: Path) -> str:
     """Hash of every file under `data/` plus the schema, so any edit triggers a rebuild."""
-    digest = hashlib.sha256(BUILD_VERSION.encode())
+    digest = hashlib.sha256(f"{BUILD_VERSION}\n{embedding.MODEL_ID}".encode())
     digest.update(schema_sql().encode())
     for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(data_dir)).encode() + b"\0")
@@ -124,9 +128,11 @@ def _assign_fact_ids(conn: sqlite3.Connection) -> None:
 
 def iter_pages(data_dir: Path) -> Iterator[ConceptPage]:
     """Parse concept pages one at a time (a million facts never sit in memory at once)."""
+    if not data_dir.is_dir():
+        raise ParseError(data_dir, 0, "DATA_DIR is not a folder: set DATA_DIR to the folder that holds concepts/*.txt")
     files = concept_files(data_dir)
     if not files:
-        raise ParseError(data_dir / "concepts", 0, "no concept pages (*.txt) found")
+        raise ParseError(data_dir / "concepts", 0, "no concept pages (*.txt) found: add one, or fix DATA_DIR")
     names: dict[str, Path] = {}
     for path in files:
         page = parse_file(path)
@@ -145,8 +151,14 @@ def check_data(data_dir: Path) -> BuildReport:
         conn.close()
 
 
-def build_database(data_dir: Path, db_path: Path) -> BuildReport:
-    """Parse `data/` and swap a freshly built database in at `db_path`."""
+def build_database(
+    data_dir: Path, db_path: Path, *, vectors: bool = True, progress: vectors_module.Progress | None = None
+) -> BuildReport:
+    """Parse `data/` and swap a freshly built database in at `db_path`.
+
+    With `vectors`, every fact gets its sentence embedding (cached beside the database by content, so
+    only new or changed facts are embedded again).
+    """
     db_path.parent.mkdir(parents=True, exist_ok=True)
     # A unique temporary name: shard containers sharing a volume all run as PID 1.
     handle, name = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".tmp", dir=db_path.parent)
@@ -155,6 +167,18 @@ def build_database(data_dir: Path, db_path: Path) -> BuildReport:
     conn = sqlite3.connect(tmp)
     try:
         report = _build_into(conn, data_dir, data_hash(data_dir))
+        if vectors:
+            cache = vectors_module.open_cache(vectors_module.cache_path(db_path))
+            try:
+                with conn:
+                    report.embedded, report.embeddings_cached = vectors_module.insert_vectors(
+                        conn, cache, progress=progress
+                    )
+                    conn.execute(
+                        "INSERT INTO meta(key, value) VALUES ('embedding_model', ?)", (embedding.MODEL_ID,)
+                    )
+            finally:
+                cache.close()
         conn.close()
         os.replace(tmp, db_path)
     except BaseException:
@@ -164,11 +188,13 @@ def build_database(data_dir: Path, db_path: Path) -> BuildReport:
     return report
 
 
-def ensure_database(data_dir: Path, db_path: Path) -> BuildReport | None:
+def ensure_database(
+    data_dir: Path, db_path: Path, progress: vectors_module.Progress | None = None
+) -> BuildReport | None:
     """Rebuild only when `data/` changed since the database was built; None when it was current."""
     if stored_hash(db_path) == data_hash(data_dir):
         return None
-    return build_database(data_dir, db_path)
+    return build_database(data_dir, db_path, progress=progress)
 
 
 def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildReport:
@@ -302,7 +328,9 @@ def _insert_page(
     conn.executemany(
         "INSERT INTO facts(rowid, id, concept_id, source_id, type, text, position) VALUES (?,?,?,?,?,?,?)", rows
     )
-    perspective_citations = resolve_citations([p.text for p in page.perspectives], page.facts)
+    perspective_citations = resolve_citations(
+        [p.text for p in page.perspectives], page.facts, page.path, [p.line for p in page.perspectives]
+    )
     conn.executemany(
         "INSERT INTO perspectives(concept_id, position, model, confidence, definitive, text) VALUES (?,?,?,?,?,?)",
         [(concept_id, i, p.model, p.confidence, int(p.definitive), p.text) for i, p in enumerate(page.perspectives)],

@@ -120,3 +120,9 @@ CREATE TABLE protocols (
     description TEXT NOT NULL,
     definition  TEXT NOT NULL          -- JSON: stages → fact selectors
 );
+
+-- One sentence-embedding vector per fact (float32 × 384, L2-normalised; model in meta 'embedding_model').
+CREATE TABLE fact_vectors (
+    rowid  INTEGER PRIMARY KEY,
+    vector BLOB NOT NULL
+);

@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import aiosqlite
+import numpy as np
+import numpy.typing as npt
 
+from bot.facts import embedding
 from bot.facts.models import (
     CitationRecord,
     ConceptRecord,
@@ -35,6 +38,8 @@ _SOURCE_COLUMNS = (
 )
 # SQLite limits bound parameters per statement; long IN lists go in chunks of this size.
 _IN_CHUNK = 500
+# Up to this many facts, every fact vector is held in memory (150 MB at 100 000 facts).
+MEMORY_VECTORS = 100_000
 
 
 RowidRange = tuple[int, int]  # inclusive (first, last) fact rowid
@@ -65,6 +70,8 @@ class FactStore:
         self.fact_count = 0
         self.vocabulary: dict[str, int] = {}
         self.concept_ranges: dict[str, RowidRange] = {}
+        self.vector_rowids: npt.NDArray[np.int64] | None = None
+        self.vectors: embedding.Vectors | None = None
 
     @classmethod
     async def open(cls, path: Path) -> FactStore:
@@ -91,6 +98,18 @@ class FactStore:
         self.compare_config: dict[str, Any] = json.loads(self.meta.get("compare", "{}"))
         self.vocabulary = {row["word"]: row["docs"] for row in await self._rows("SELECT word, docs FROM words")}
         self.concept_ranges = await self._concept_ranges()
+        await self._load_vectors()
+
+    async def _load_vectors(self) -> None:
+        """Fact vectors in memory (row i is fact `vector_rowids[i]`) for exact cosine search.
+
+        Stores above `MEMORY_VECTORS` facts keep theirs on disk only; search then runs lexically.
+        """
+        if self.meta.get("embedding_model") != embedding.MODEL_ID or self.fact_count > MEMORY_VECTORS:
+            return
+        rows = await self._rows("SELECT rowid, vector FROM fact_vectors ORDER BY rowid")
+        self.vector_rowids = np.array([r["rowid"] for r in rows], dtype=np.int64)
+        self.vectors = embedding.from_blobs([r["vector"] for r in rows])
 
     async def _concept_ranges(self) -> dict[str, RowidRange]:
         """Each concept's facts as one rowid range, for concepts whose facts are contiguous.

@@ -85,7 +85,10 @@ class Plan:
         ]
         typed_stems = [stem(w) for w in typed if w not in STOPWORDS]
         pairs = [f" {a} {b} " for a, b in itertools.pairwise(typed_stems)]
-        return cls(ideas, sum(w for w, _ in ideas), pairs)
+        # Context (the story around a question) can add to a fact's score but is not part of what the
+        # question asks, so it is left out of the total a fact must cover.
+        possible = sum(w for (w, _), g in zip(ideas, groups, strict=True) if g.kind != "context")
+        return cls(ideas, possible or sum(w for w, _ in ideas), pairs)
 
 
 class _Title(NamedTuple):
@@ -137,7 +140,7 @@ def match(text_stems: Sequence[str], title: str, plan: Plan, *, count: bool = Fa
         freqs.append(freq)
     phrase_bonus = sum(p in joined for p in plan.pairs) / len(plan.pairs) if plan.pairs else 0.0
     length = len(text_stems) + (info or _title(title)).length if count else 0
-    return Match((gained / plan.possible if plan.possible else 0.0), phrase_bonus, freqs, length)
+    return Match((min(1.0, gained / plan.possible) if plan.possible else 0.0), phrase_bonus, freqs, length)
 
 
 def pool_bm25(matches: Sequence[tuple[int, Match]], plan: Plan) -> dict[int, float]:

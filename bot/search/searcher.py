@@ -20,15 +20,29 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.facts.models import FactRecord
 from bot.facts.store import FactStore, RowidRange
+from bot.search.dense import DenseIndex
+from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.ranking import Group, Plan, match, pool_bm25
+from bot.search.spelling import is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
+from bot.search.verdict import judge
 
-MAX_QUERY_WORDS = 24
+MAX_QUERY_WORDS = 48
+# A pasted post is read up to this many characters before it is reduced to its question.
+LONG_TEXT_CHARS = 2 * SCAN_CHARS + 1
+CONTEXT_WEIGHT = 0.3
+SEMANTIC_CANDIDATES = 40
+SEMANTIC_WEIGHT = 1.5
+SEMANTIC_WEIGHT_UNCOVERED = 6.0
+SEMANTIC_ONLY_MIN = 0.22  # cosine a fact needs when no word of the query is in the store
+SOFT_KINDS = frozenset({"intent", "context"})
 CANDIDATES = 200
 # Below this many facts every query is a plain OR over all its terms: exact BM25 is cheap there.
 SMALL_STORE = 50_000
@@ -50,7 +64,8 @@ INTENT_WEIGHT = 0.35
 class Hit:
     fact: FactRecord
     score: float
-    coverage: float
+    coverage: float  # share of the query's ideas the fact contains (lexical evidence)
+    similarity: float = 0.0  # cosine of the query's and the fact's sentence embeddings
 
 
 @dataclass
@@ -62,6 +77,9 @@ class SearchResult:
     unknown: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
     display: list[str] = field(default_factory=list)  # the query as searched, word by word
+    focus: str | None = None  # what was searched when a long text was reduced to its question
+    answered: bool = False  # whether the store directly answers this (see `bot.search.verdict`)
+    not_covered: list[str] = field(default_factory=list)  # key ideas of the query no top fact speaks to
 
     @property
     def rewritten(self) -> str | None:
@@ -91,10 +109,13 @@ class Searcher:
         self._known_stems = {stem(w) for w in store.vocabulary}
         self._concepts = {phrase_key(name.lower()): span for name, span in store.concept_ranges.items()}
         self._max_concept_words = max((len(tokenize(name)) for name in store.concept_ranges), default=1)
+        self.dense = DenseIndex(store)
 
     # --- query analysis -------------------------------------------------------------------------
 
-    def analyse(self, query: str) -> tuple[list[Group], SearchResult]:
+    def analyse(self, query: str, names: frozenset[str] = frozenset()) -> tuple[list[Group], SearchResult]:
+        """The query's ideas: aliases and intents matched as phrases, typos corrected (never English
+        words, the store's own words or `names`)."""
         text = normalize(query)
         result = SearchResult(query=text)
         words = tokenize(text)[:MAX_QUERY_WORDS]
@@ -128,7 +149,14 @@ class Searcher:
             if word in STOPWORDS or len(fts_tokens(word)) == 0:
                 result.display.append(word)
                 continue
-            if word in self.store.vocabulary or not word.isalpha() or len(word) < 5 or stem(word) in self._known_stems:
+            if (
+                word in self.store.vocabulary
+                or not word.isalpha()
+                or len(word) < 5
+                or stem(word) in self._known_stems
+                or word in names
+                or is_english(word)
+            ):
                 groups.append(Group(word, [word]))
                 result.display.append(word)
                 continue
@@ -199,23 +227,60 @@ class Searcher:
     # --- retrieval ------------------------------------------------------------------------------
 
     async def search(self, query: str, limit: int = 25) -> SearchResult:
-        groups, result = self.analyse(query)
-        if not groups:
-            return result
+        """The best facts for what someone wrote: lexical and semantic evidence in one score."""
+        focused = focus(normalize(head_and_tail(query), limit=LONG_TEXT_CHARS))
+        groups, result = self.analyse(focused.query, focused.names)
+        if focused.reduced:
+            result.focus = result.query
+        context = self.context_groups(focused.context, focused.names)
         total = max(self.store.fact_count, 1)
-        sequences = {id(g): g.stem_sequences() for g in groups}
+        every = [*groups, *context]
+        sequences = {id(g): g.stem_sequences() for g in every}
         docs = await self.store.term_docs({s for seqs in sequences.values() for seq in seqs for s in seq})
-        for group in groups:
+        for group in every:
             group.docs = min(total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in sequences[id(group)]))
-        found = [g for g in groups if g.docs > 0]
+        found = [g for g in every if g.docs > 0]
         result.unknown = [g.typed for g in groups if g.docs == 0 and g.kind != "intent"]
-        if not any(g.kind != "intent" for g in found):
+        sims = await self.dense.similarities(result.query) if tokenize(result.query) else None
+        if not any(g.kind not in SOFT_KINDS for g in found) and sims is None:
             result.suggestions = self.suggest([g.typed for g in groups if g.kind != "intent"])
             return result
+        scored = await self._lexical(found, total, tokenize(result.query), limit) if found else {}
+        if sims is not None:
+            scored = await self._fuse(scored, sims, found, total, tokenize(result.query))
+        if not any(g.kind not in SOFT_KINDS for g in found):
+            # Nothing the store's words know: only a clear match in meaning counts ("xyzzy" finds nothing).
+            scored = {r: v for r, v in scored.items() if v[2] >= SEMANTIC_ONLY_MIN}
+        best = sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        facts = await self.store.facts_by_rowid([rowid for rowid, _ in best])
+        result.hits = [
+            Hit(facts[rowid], round(score, 4), round(coverage, 4), round(similarity, 4))
+            for rowid, (score, coverage, similarity) in best
+            if rowid in facts
+        ]
+        judge(result, groups, self.store.vocabulary)
+        if not result.hits:
+            result.suggestions = self.suggest([g.typed for g in groups])
+        return result
+
+    def context_groups(self, context: str, names: frozenset[str]) -> list[Group]:
+        """The story around a question, as ideas that count for little (`CONTEXT_WEIGHT`)."""
+        if not context:
+            return []
+        groups = [g for g in self.analyse(context, names)[0] if g.kind != "intent"]
+        for group in groups:
+            group.weight *= CONTEXT_WEIGHT
+            group.kind = "context"
+        return groups
+
+    async def _lexical(
+        self, found: list[Group], total: int, typed: list[str], limit: int
+    ) -> dict[int, tuple[float, float, float]]:
+        """rowid → (lexical score, coverage, 0.0) for the FTS5 candidates of the query's ideas."""
         large = total > SMALL_STORE
         scopes = self.named_concepts(found) if large else []
         candidates, ranked = await self._candidates(found, total, scopes, limit)
-        plan = Plan.of(found, total, tokenize(result.query))
+        plan = Plan.of(found, total, typed)
         rows = await self.store.fact_texts([rowid for rowid, _ in candidates])
         matches = [(row, match(stems_of(row.text), row.title, plan, count=not ranked)) for row in rows]
         # FTS5's bm25 (global statistics) when rare words drove a ranked fetch; otherwise the pool is
@@ -223,7 +288,7 @@ class Searcher:
         ranks = dict(candidates) if ranked else pool_bm25([(row.rowid, m) for row, m in matches], plan)
         bonus = {r.rowid: CONCEPT_BONUS for r in rows if any(lo <= r.rowid <= hi for lo, hi in scopes)}
         top_bm25 = max((abs(v) for v in ranks.values()), default=1.0) or 1.0
-        scored: list[tuple[float, int, float]] = []
+        scored: dict[int, tuple[float, float, float]] = {}
         for row, (coverage, phrase_bonus, _, _) in matches:
             if coverage <= 0:
                 continue
@@ -231,14 +296,34 @@ class Searcher:
             score += bonus.get(row.rowid, 0.0)
             if row.type == "reference":
                 score -= 0.03
-            scored.append((round(score, 4), row.rowid, round(coverage, 4)))
-        scored.sort(key=lambda h: (-h[0], h[1]))
-        best = scored[:limit]
-        facts = await self.store.facts_by_rowid([rowid for _, rowid, _ in best])
-        result.hits = [Hit(facts[rowid], score, coverage) for score, rowid, coverage in best if rowid in facts]
-        if not result.hits:
-            result.suggestions = self.suggest([g.typed for g in groups])
-        return result
+            scored[row.rowid] = (score, coverage, 0.0)
+        return scored
+
+    async def _fuse(
+        self,
+        scored: dict[int, tuple[float, float, float]],
+        sims: npt.NDArray[np.float32],
+        found: list[Group],
+        total: int,
+        typed: list[str],
+    ) -> dict[int, tuple[float, float, float]]:
+        """Add semantic evidence: the nearest facts join the pool, every fact gains `SEMANTIC_WEIGHT` × cosine."""
+        near = self.dense.top(sims, SEMANTIC_CANDIDATES)
+        extra = [rowid for rowid, _ in near if rowid not in scored]
+        fused = dict(scored)
+        if extra:
+            plan = Plan.of(found, total, typed) if found else None
+            for row in await self.store.fact_texts(extra):
+                coverage = match(stems_of(row.text), row.title, plan).coverage if plan else 0.0
+                fused[row.rowid] = (coverage - (0.03 if row.type == "reference" else 0.0), coverage, 0.0)
+        # The less of the query the words of the store cover (lay paraphrase: "waterworks"), the more
+        # the meaning decides; a query the facts' own words answer keeps its lexical order.
+        best_coverage = max((c for _, c, _ in scored.values()), default=0.0)
+        weight = SEMANTIC_WEIGHT + (SEMANTIC_WEIGHT_UNCOVERED - SEMANTIC_WEIGHT) * (1.0 - best_coverage)
+        for rowid, (score, coverage, _) in fused.items():
+            similarity = self.dense.of(sims, rowid)
+            fused[rowid] = (score + weight * similarity, coverage, similarity)
+        return fused
 
     def concept_range(self, name: str) -> RowidRange | None:
         """The rowid range of the concept called `name` (any case or inflection), if it has one."""
@@ -284,7 +369,7 @@ class Searcher:
         if total <= SMALL_STORE:
             expressions = [e for e in (g.expression() for g in groups) if e]
             return await self.store.ranked_candidates(" OR ".join(expressions), CANDIDATES), True
-        required = [g for g in groups if g.kind != "intent"]
+        required = [g for g in groups if g.kind not in SOFT_KINDS]
         common = max(MIN_COMMON_DOCS, int(total * COMMON_SHARE))
         driving = [e for e in (g.expression() for g in required if g.docs <= common) if e]
         found: dict[int, float] = {}

@@ -209,12 +209,12 @@ def phrase_key(phrase: str) -> str:
     return " ".join(stem(w) for w in tokenize(phrase))
 
 
-def normalize(text: str) -> str:
+def normalize(text: str, limit: int = MAX_QUERY_CHARS) -> str:
     """NFKC (full-width letters become ASCII), no control or format characters, no mentions, bounded."""
-    text = unicodedata.normalize("NFKC", text[: MAX_QUERY_CHARS * 4])
+    text = unicodedata.normalize("NFKC", text[: limit * 4])
     text = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
     text = _MENTION.sub(" ", text)
-    return " ".join(text.split())[:MAX_QUERY_CHARS]
+    return " ".join(text.split())[:limit]
 
 
 def tokenize(text: str) -> list[str]:

@@ -1,0 +1,37 @@
+"""Which words are English: a real word list with frequencies, so typo correction leaves valid words alone.
+
+The list is pyspellchecker's bundled English dictionary (about 160 000 words with counts from a large
+corpus, MIT licence), read once per process from the installed package. A word that is English, or
+in the store's own vocabulary, or a name, is never "corrected" just because no fact uses it.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from spellchecker import WordFrequency
+
+
+@lru_cache(maxsize=1)
+def _frequencies() -> tuple[dict[str, int], int]:
+    words = WordFrequency()
+    words.load_dictionary(_dictionary_path())
+    return dict(words.dictionary), words.total_words
+
+
+def _dictionary_path() -> str:
+    from importlib import resources
+
+    return str(resources.files("spellchecker").joinpath("resources", "en.json.gz"))
+
+
+def is_english(word: str) -> bool:
+    """Whether `word` (lower case) is in the English word list."""
+    return word in _frequencies()[0]
+
+
+def english_rarity(word: str) -> float:
+    """How rare a word is in English, as -log10 of its share (about 2 for "the", 9 for unknown words)."""
+    counts, total = _frequencies()
+    return -math.log10(max(counts.get(word, 0), 1) / total)

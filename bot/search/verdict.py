@@ -1,0 +1,61 @@
+"""Answerability: does the store directly answer the question, and which of its key ideas has it nothing on?
+
+A near miss looks like an answer to a ranking: on-topic questions the store cannot answer ("ketamine
+in pregnancy") score as high on cosine as answerable ones. So the verdict weighs its own evidence:
+the question's key ideas (content words rare enough in English to carry the topic, or words only the
+store knows) must each be found in the top facts, literally, through an alias or typo correction, or
+the top fact must be a strong semantic match with its lexical support.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.search.ranking import Group
+from bot.search.spelling import english_rarity
+from bot.search.text import STOPWORDS, stems_of
+
+if TYPE_CHECKING:
+    from bot.search.searcher import SearchResult
+
+KEY_RARITY = 4.6  # -log10 English share: "pregnancy" 5.3 and "bladder" 5.6 are key ideas, "problem" 3.8 is not
+TOP_FACTS = 3
+STRONG_SIMILARITY = 0.65  # a top fact this close in meaning answers even when a key word is not in it
+MIN_KEY_LETTERS = 4  # "ur", "rn", "wat": chat words, not topics
+MIN_SCORE = 0.75
+
+
+def is_key(group: Group) -> bool:
+    """An idea the store never mentions, in a word that carries a topic (not "roughly", "keep")."""
+    words = [w for w in group.typed.split() if w not in STOPWORDS and w.isalpha() and len(w) >= MIN_KEY_LETTERS]
+    return (
+        group.kind in ("word", "alias", "corrected")
+        and group.docs == 0
+        and any(english_rarity(w) >= KEY_RARITY for w in words)
+    )
+
+
+def covered(group: Group, fact_stems: Sequence[set[str]], joined: Sequence[str]) -> bool:
+    for seq in group.stem_sequences():
+        if len(seq) == 1 and any(seq[0] in stems for stems in fact_stems):
+            return True
+        if len(seq) > 1 and any(f" {' '.join(seq)} " in text for text in joined):
+            return True
+    return False
+
+
+def judge(result: SearchResult, groups: Sequence[Group], vocabulary: dict[str, int]) -> None:
+    """Set `result.answered` and `result.not_covered` from its hits and the query's ideas."""
+    top = result.hits[:TOP_FACTS]
+    stems = [stems_of(h.fact.text) for h in top]
+    fact_stems = [set(s) for s in stems]
+    joined = [" " + " ".join(s) + " " for s in stems]
+    keys = [g for g in groups if is_key(g)]
+    result.not_covered = list(dict.fromkeys(g.typed for g in keys if not covered(g, fact_stems, joined)))
+    if not top:
+        result.answered = False
+        return
+    best = top[0]
+    strong = best.similarity >= STRONG_SIMILARITY
+    result.answered = best.score >= MIN_SCORE and (not result.not_covered or strong)
