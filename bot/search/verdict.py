@@ -24,6 +24,7 @@ TOP_FACTS = 3
 STRONG_SIMILARITY = 0.65  # a top fact this close in meaning answers even when a key word is not in it
 MIN_KEY_LETTERS = 4  # "ur", "rn", "wat": chat words, not topics
 MIN_SCORE = 0.75
+MIN_SIMILARITY = 0.15  # below this the best fact shares words with the question but not its meaning
 
 
 def is_key(group: Group) -> bool:
@@ -58,4 +59,8 @@ def judge(result: SearchResult, groups: Sequence[Group], vocabulary: dict[str, i
         return
     best = top[0]
     strong = best.similarity >= STRONG_SIMILARITY
-    result.answered = best.score >= MIN_SCORE and (not result.not_covered or strong)
+    result.answered = (
+        best.score >= MIN_SCORE
+        and best.similarity >= MIN_SIMILARITY
+        and (not result.not_covered or strong)
+    )
