@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("health", help="exit 0 when the gateway heartbeat is recent and the store opens")
     commands = sub.add_parser("commands", help="print the command-sync payload")
     commands.add_argument("--json", action="store_true")
+    forget = sub.add_parser("forget-user", help="delete a member's reports and audit mentions (deletion request)")
+    forget.add_argument("user_id", type=int, help="the member's Discord user id")
     ask = sub.add_parser("ask", help="answer a command offline, exactly as Discord would receive it")
     ask.add_argument("what", nargs=argparse.REMAINDER, help="e.g. fact benzos | fact --id k-3f9a2c | compare a b")
     return parser
@@ -55,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.console import print_commands
 
             return asyncio.run(print_commands(settings, as_json=args.json))
+        if args.command == "forget-user":
+            from bot.console import forget_user
+
+            return asyncio.run(forget_user(settings, args.user_id))
         if args.command == "ask":
             from bot.console import ask
 

@@ -25,6 +25,7 @@ from bot.moderation.replies import (
     summary_messages,
     unknown_concept,
 )
+from bot.moderation.state import ModerationStore
 
 
 def _ask_parser() -> argparse.ArgumentParser:
@@ -55,9 +56,11 @@ def _ask_parser() -> argparse.ArgumentParser:
     complete = sub.add_parser("autocomplete", help="choices while typing: fact | source | protocol | compare")
     complete.add_argument("command", choices=("fact", "source", "protocol", "compare"))
     complete.add_argument("current", nargs="?", default="")
-    sub.add_parser("stats", help="/stats")
-    reports = sub.add_parser("reports", help="/reports")
+    stats = sub.add_parser("stats", help="/stats (of --guild; without it, rows that belong to no guild)")
+    reports = sub.add_parser("reports", help="/reports (of --guild; without it, reports filed outside a guild)")
     reports.add_argument("status", nargs="?", default="open", choices=("open", "resolved", "all"))
+    for p in (stats, reports):
+        p.add_argument("--guild", type=int, default=None, help="the server (guild) id whose state to show")
     sub.add_parser("about", help="/about")
     for p in sub.choices.values():
         p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the exact payload")
@@ -124,9 +127,10 @@ async def _answer(services: Services, args: argparse.Namespace) -> Reply | list[
         }[args.command]
         return await complete(args.current)
     if args.what == "stats":
-        return stats_reply(await services.moderation.stats(), services.started_at)
+        stats = await services.moderation.stats(args.guild)
+        return stats_reply(stats, services.started_at, services.settings.stats_retention_days)
     if args.what == "reports":
-        return reports_reply(await services.moderation.reports(args.status), args.status)
+        return reports_reply(await services.moderation.reports(args.guild, args.status), args.status)
     return await about_reply(services.store, services.started_at, None, "offline console")
 
 
@@ -168,4 +172,21 @@ async def print_commands(settings: Settings, *, as_json: bool) -> int:
     else:
         for command in payload:
             print(f"/{command['name']}: {command.get('description') or '(message menu)'}")
+    return 0
+
+
+async def forget_user(settings: Settings, user_id: int) -> int:
+    """`python -m bot forget-user <user id>`: a member's deletion request; prints what was removed."""
+    store = await ModerationStore.open(settings.state_database_path)
+    try:
+        removed = await store.forget_user(user_id)
+    finally:
+        await store.close()
+    print(f"Removed what {settings.state_database_path} held about user {user_id}:")
+    for what, count in removed.items():
+        print(f"  {count:>5}  {what}")
+    print(
+        "Query statistics never held the user id (only keyed hashes; those under earlier keys cannot be linked).\n"
+        "Messages already posted in Discord (the moderator log channel) are not touched: delete them there."
+    )
     return 0

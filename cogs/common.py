@@ -40,6 +40,19 @@ async def answer(interaction: discord.Interaction, produce: Callable[[Answers], 
     log_command(interaction, started, len(reply.fact_ids) or len(reply.embeds))
 
 
+async def record_query(interaction: discord.Interaction, reply: Reply, *, found: bool) -> None:
+    """Count a searched query for the guild's /stats, only when it may be: in a guild, answered publicly.
+
+    A `private:true` question, anything answered ephemerally and anything asked outside a guild is
+    never stored. The member is passed so the store can count distinct askers (as a keyed hash).
+    """
+    if reply.searched is None or reply.ephemeral or interaction.guild_id is None:
+        return
+    await services(interaction).moderation.record_query(
+        interaction.guild_id, interaction.user.id, reply.searched, found
+    )
+
+
 def log_command(interaction: discord.Interaction, started: float, results: int) -> None:
     """Command, latency and result count: never the text of the question."""
     command = interaction.command.qualified_name if interaction.command else "?"

@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.answers.base import FactPage
 from bot.answers.reply import Reply
 from bot.discord.views import FactPager, fact_view
-from cogs.common import answer, log_command, services, to_choices, user_cooldown
+from cogs.common import answer, log_command, record_query, services, to_choices, user_cooldown
 
 PRIVATE = "Only you see the answer (default: everyone in the channel)"
 
@@ -47,6 +47,7 @@ class Facts(commands.Cog):
         if isinstance(reply.view, FactPager):
             reply.view.origin = interaction  # so the buttons can be disabled in place on timeout
         await svc.delivery.respond(interaction, reply)
+        await record_query(interaction, reply, found=page is not None)
         log_command(interaction, started, len(page.fact_ids) if page else 0)
 
     @fact.autocomplete("query")

@@ -49,7 +49,7 @@ class Forum(commands.Cog):
         # The opening message's text arrives only with the Message Content intent; the title always does.
         body = starter.content
         reply = await autoreply(svc.answers, thread.name, body, svc.settings.autoreply_threshold)
-        if reply is None or not await svc.moderation.claim_thread(thread.id):
+        if reply is None or not await svc.moderation.claim_thread(thread.guild.id, thread.id):
             return
         try:
             await svc.delivery.post(thread, reply)

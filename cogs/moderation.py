@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TypeVar
 
 import discord
 from discord import app_commands
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.answers.render import message_reply
 from bot.answers.reply import Reply
@@ -22,6 +23,7 @@ from bot.moderation.replies import (
 )
 from cogs.common import FORUM, TEXT_OR_FORUM, services
 
+log = logging.getLogger("factbot.moderation")
 MODERATORS = discord.Permissions(manage_threads=True)
 PostTarget = discord.ForumChannel | discord.TextChannel | discord.Thread
 
@@ -36,9 +38,33 @@ def moderators_only(func: T) -> T:
     return app_commands.checks.has_permissions(manage_threads=True)(func)
 
 
+async def own_guild(interaction: discord.Interaction) -> int | None:
+    """The guild a moderator acts for; never a fallback (guild_only commands, but DMs answer plainly)."""
+    if interaction.guild_id is None:
+        reply = message_reply("Only in a server", "Moderator commands work inside a server, on its own state.")
+        await services(interaction).delivery.respond(interaction, reply)
+    return interaction.guild_id
+
+
 class Moderation(commands.Cog):
+    """Every command here acts on the moderator's own guild only (`interaction.guild_id`)."""
+
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.retention.start()
+
+    async def cog_unload(self) -> None:
+        self.retention.cancel()
+
+    @tasks.loop(hours=24)
+    async def retention(self) -> None:
+        """Delete query statistics older than STATS_RETENTION_DAYS, once a day (and at start-up)."""
+        svc = self.bot.services  # type: ignore[attr-defined]
+        days = svc.settings.stats_retention_days
+        deleted = await svc.moderation.prune(days)
+        log.info("retention: deleted %d query-statistics rows older than %d days", deleted, days)
 
     @app_commands.command(name="summary", description="Moderators: post a concept's cited summary")
     @app_commands.describe(
@@ -122,7 +148,9 @@ class Moderation(commands.Cog):
         channel: app_commands.Transform[discord.abc.GuildChannel, FORUM] | None = None,
     ) -> None:
         svc = services(interaction)
-        guild_id = interaction.guild_id or 0
+        guild_id = await own_guild(interaction)
+        if guild_id is None:
+            return
         if action == "status" or channel is None:
             mentions = {c.id: c.mention for c in interaction.guild.channels} if interaction.guild else {}
             reply = await autoreply_status(svc.moderation, guild_id, mentions)
@@ -159,24 +187,29 @@ class Moderation(commands.Cog):
         note: app_commands.Range[str, 1, 300] = "resolved",
     ) -> None:
         svc = services(interaction)
+        guild_id = await own_guild(interaction)
+        if guild_id is None:
+            return
         if resolve is not None:
-            done = await svc.moderation.resolve_report(resolve, interaction.user.id, note)
+            done = await svc.moderation.resolve_report(guild_id, resolve, interaction.user.id, note)
             if done:
-                await svc.moderation.audit(
-                    interaction.guild_id, interaction.user.id, "report.resolved", report=resolve, note=note
-                )
+                await svc.moderation.audit(guild_id, interaction.user.id, "report.resolved", report=resolve, note=note)
                 reply = confirmation("Resolved", f"Report #{resolve} is resolved.")
             else:
-                reply = message_reply("Not found", f"There is no open report #{resolve}.")
+                reply = message_reply("No such report", f"There is no open report #{resolve} in this server.")
             await svc.delivery.respond(interaction, reply)
             return
-        await svc.delivery.respond(interaction, reports_reply(await svc.moderation.reports(status), status))
+        await svc.delivery.respond(interaction, reports_reply(await svc.moderation.reports(guild_id, status), status))
 
     @app_commands.command(name="stats", description="Moderators: top queries, top misses, reports, uptime")
     @moderators_only
     async def stats(self, interaction: discord.Interaction) -> None:
         svc = services(interaction)
-        await svc.delivery.respond(interaction, stats_reply(await svc.moderation.stats(), svc.started_at))
+        guild_id = await own_guild(interaction)
+        if guild_id is None:
+            return
+        stats = await svc.moderation.stats(guild_id)
+        await svc.delivery.respond(interaction, stats_reply(stats, svc.started_at, svc.settings.stats_retention_days))
 
     @app_commands.command(name="about", description="Version, data, counts, uptime and latency of this bot")
     async def about(self, interaction: discord.Interaction) -> None:

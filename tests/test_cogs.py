@@ -206,7 +206,7 @@ async def test_report_button_opens_a_modal_and_submit_stores_the_report(services
     modal.source._value = "doi:10.3389/fpsyt.2023"
     await modal.on_submit(submit)
     assert "Report #1 on `k-5b8224` was sent to the moderators." in text_of(sent(submit))
-    stored = await services.moderation.reports()
+    stored = await services.moderation.reports(111)
     assert [(r.fact_id, r.reporter_id, r.status) for r in stored] == [("k-5b8224", 4242, "open")]
 
 

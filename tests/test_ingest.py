@@ -106,7 +106,7 @@ async def test_moderator_state_survives_a_rebuild(tmp_path: Path, data_copy: Pat
     await moderation.close()
     build_database(data_copy, db)
     reopened = await ModerationStore.open(state)
-    assert [r.id for r in await reopened.reports()] == [report_id]
+    assert [r.number for r in await reopened.reports(1)] == [report_id]
     assert await reopened.autoreply_enabled(1, 99)
     await reopened.close()
 

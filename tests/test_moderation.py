@@ -89,7 +89,7 @@ async def test_summary_preview_then_post_creates_a_tagged_forum_thread(services:
     assert kwargs["allowed_mentions"].to_dict() == {"parse": []}
     thread = forum.create_thread.return_value.thread
     assert thread.send.await_count == 1
-    audit = await services.moderation.audit_log()
+    audit = await services.moderation.audit_log(GUILD_ID)
     assert audit[0]["action"] == "summary.posted" and audit[0]["actor_id"] == 1001
 
 
@@ -169,14 +169,16 @@ async def test_autoreply_settings_persist_across_restart(services: Services, tmp
 
 
 async def test_misses_are_counted_without_user_ids(services: Services) -> None:
-    await services.answers.fact("xyzzy qwerty")
-    await services.answers.fact("xyzzy qwerty")
-    await services.answers.fact("spravato")
-    stats = await services.moderation.stats()
-    assert stats.top_misses == [("xyzzy qwerty", 2)]
-    assert ("spravato", 1) in stats.top_queries
+    for user in (1, 2, 3):
+        await services.moderation.record_query(GUILD_ID, user, "xyzzy qwerty", False)
+        await services.moderation.record_query(GUILD_ID, user, "spravato", True)
+    stats = await services.moderation.stats(GUILD_ID)
+    assert stats.top_misses == [("xyzzy qwerty", 3)]
+    assert ("spravato", 3) in stats.top_queries
     rows = await services.moderation._rows("SELECT * FROM query_stats")
-    assert set(rows[0].keys()) == {"query", "asked", "missed", "last_at"}
+    assert set(rows[0].keys()) == {"guild_id", "query", "day", "asked", "missed"}
+    askers = await services.moderation._rows("SELECT * FROM query_askers")
+    assert {len(r["asker"]) for r in askers} == {32} and not {"1", "2", "3"} & {r["asker"] for r in askers}
 
 
 async def test_crisis_line_is_added_and_the_question_still_answered(services: Services) -> None:
@@ -193,15 +195,16 @@ async def test_resolving_a_report_is_audited(services: Services) -> None:
     bot.services = services
     cog = Moderation(bot)
     report_id = await services.moderation.add_report("k-5b8224", 5, GUILD_ID, "wrong dose")
+    assert report_id == 1, "reports are numbered per guild"
     interaction = mock_interaction(services, manage_threads=True)
     await cog.reports.callback(cog, interaction, status="open", resolve=report_id, note="checked the paper")
     assert f"Report #{report_id} is resolved." in text_of(sent(interaction))
-    assert (await services.moderation.report(report_id)).status == "resolved"  # type: ignore[union-attr]
-    audit = await services.moderation.audit_log()
+    assert (await services.moderation.report(GUILD_ID, report_id)).status == "resolved"  # type: ignore[union-attr]
+    audit = await services.moderation.audit_log(GUILD_ID)
     assert (audit[0]["action"], audit[0]["detail"]) == (
         "report.resolved",
         {"note": "checked the paper", "report": report_id},
     )
     again = mock_interaction(services, manage_threads=True)
     await cog.reports.callback(cog, again, status="open", resolve=report_id, note="x")
-    assert f"There is no open report #{report_id}." in text_of(sent(again))
+    assert f"There is no open report #{report_id} in this server." in text_of(sent(again))

@@ -6,7 +6,7 @@ combines them, so cogs, buttons and the console call one object and an answer is
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.answers.render import (
@@ -19,9 +19,6 @@ from bot.search.searcher import SMALL_STORE, Searcher, SearchResult
 
 PAGE_SIZE = 5
 MAX_RESULTS = 25
-
-MissRecorder = Callable[[str, bool], Awaitable[None]]
-
 
 @dataclass
 class FactPage:
@@ -44,10 +41,9 @@ class Choice:
 class AnswerBase:
     """The open store, its searcher and the static data worked out once per store."""
 
-    def __init__(self, searcher: Searcher, on_query: MissRecorder | None = None) -> None:
+    def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
         self.store = searcher.store
-        self.on_query = on_query
         # Protocols and the facts of their stages are static data of the open store (a rebuild
         # opens a new store and a new `Answers`), so each is worked out once, not per request.
         self._protocols: list[ProtocolRecord] | None = None

@@ -44,6 +44,9 @@ class Reply:
     crisis: bool = False
     fact_ids: list[str] = field(default_factory=list)  # facts shown; they get a Report button
     shareable: bool = False  # a private answer whose facts the asker may post publicly (Share)
+    # The query text a search answered, for the adapter's statistics (never sent). The answers layer
+    # records nothing itself: only the adapter knows the guild, the member and whether it is private.
+    searched: str | None = None
 
     def finalize(self, notice_text: str, crisis_text: str = "") -> Reply:
         """Attach the notice (and the crisis line when needed) and cut everything to Discord's limits."""

@@ -30,7 +30,8 @@ class Services:
         ensure_database(settings.data_dir, settings.database_path)
         store = await FactStore.open(settings.database_path)
         moderation = await ModerationStore.open(settings.state_database_path)
-        answers = Answers(Searcher(store), on_query=moderation.record_query)
+        await moderation.prune(settings.stats_retention_days)  # retention, at start-up (and daily: cogs)
+        answers = Answers(Searcher(store))
         return cls(
             settings, store, answers, moderation, Delivery(settings.notice_text, settings.crisis_text, buttons_for)
         )

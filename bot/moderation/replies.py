@@ -18,7 +18,7 @@ from bot.answers.reply import Reply, clip
 from bot.answers.safety import mentions_crisis
 from bot.answers.summary import build_summary, summary_replies
 from bot.facts.store import FactStore
-from bot.moderation.state import ModerationStore, Report, Stats
+from bot.moderation.state import ASKER_KEY_DAYS, MIN_ASKERS, ModerationStore, Report, Stats
 from bot.search.searcher import SearchResult
 
 
@@ -49,21 +49,33 @@ async def find_sources(answers: Answers, text: str) -> Reply:
     result = await answers.related_facts(text, limit=3)
     if not result.hits:
         return answers.no_match(result)
-    reply = answers.facts_reply("Facts related to this message", [h.fact for h in result.hits], _note(result))
+    title = "Facts related to this message" if result.answered else "Near misses: the store does not answer this"
+    reply = answers.facts_reply(title, [h.fact for h in result.hits], _note(result))
     reply.crisis = mentions_crisis(text)
     reply.shareable = True
     return reply
 
 
 def _note(result: SearchResult) -> str | None:
-    return f"Searched for: **{escape(result.rewritten)}**" if result.rewritten else None
+    notes = []
+    if not result.answered and result.not_covered:
+        notes.append("Nothing in the store on " + ", ".join(f"**{escape(w)}**" for w in result.not_covered[:3]) + ".")
+    searched = result.rewritten or result.focus
+    if searched:
+        notes.append(f"Searched for: **{escape(clip(searched, 300))}**")
+    return "\n".join(notes) or None
+
+
+AUTOREPLY_SIMILARITY = 0.5  # a fact this close in meaning to the post is shown even with few shared words
 
 
 async def autoreply(answers: Answers, title: str, body: str, threshold: float) -> Reply | None:
     """What the bot posts under a new forum post: only the facts above the relevance threshold."""
     text = f"{title}\n{body}".strip()
     result = await answers.related_facts(text, limit=3)
-    strong = [h for h in result.hits if h.coverage >= threshold]
+    if not result.answered:
+        return None  # never post a near miss under someone's question
+    strong = [h for h in result.hits if h.coverage >= threshold or h.similarity >= AUTOREPLY_SIMILARITY]
     if not strong:
         return None
     embed = answer_embed(
@@ -76,10 +88,11 @@ async def autoreply(answers: Answers, title: str, body: str, threshold: float) -
 
 
 def reports_reply(reports: Sequence[Report], status: str) -> Reply:
+    """One guild's reports (the caller asks the store for the moderator's own guild only)."""
     if not reports:
         return message_reply("No reports", f"There are no {status} reports.")
     rows = [
-        f"**#{r.id}** `{r.fact_id}` · {r.status} · <t:{int(r.created_at)}:R>\n{escape(clip(r.reason, 200))}"
+        f"**#{r.number}** `{r.fact_id}` · {r.status} · <t:{int(r.created_at)}:R>\n{escape(clip(r.reason, 200))}"
         + (f"\nSource: {escape(clip(r.suggested_source, 120))}" if r.suggested_source else "")
         + (f"\nResolution: {escape(clip(r.resolution, 120))}" if r.resolution else "")
         for r in reports
@@ -92,14 +105,26 @@ def reports_reply(reports: Sequence[Report], status: str) -> Reply:
     return Reply([embed], ephemeral=True)
 
 
-def stats_reply(stats: Stats, started_at: float) -> Reply:
+def stats_reply(stats: Stats, started_at: float, retention_days: int) -> Reply:
+    """One guild's statistics, with the rule that decides which query texts are shown."""
     embed = answer_embed(
-        "Bot statistics", f"Uptime {format_duration(time.time() - started_at)} · {stats.queries_total} queries counted"
+        "Bot statistics",
+        f"Uptime {format_duration(time.time() - started_at)} · {stats.queries_total} queries counted in this "
+        f"server in the last {retention_days} days",
     )
     embed.add_field(name="Top queries", value=_ranked(stats.top_queries), inline=True)
     embed.add_field(name="Top misses (make them aliases)", value=_ranked(stats.top_misses), inline=True)
     embed.add_field(
         name="Reports", value=f"{stats.reports_open} open · {stats.reports_resolved} resolved", inline=False
+    )
+    hidden = f" ({stats.queries_hidden} not shown yet)" if stats.queries_hidden else ""
+    embed.add_field(
+        name="What is counted",
+        value=f"Only public `/fact` questions asked in this server; `private:true` questions, Find sources and "
+        f"other private answers are never stored. A question is listed once at least {MIN_ASKERS} different "
+        f"members asked it{hidden}; who asked is kept only as a keyed hash that changes every {ASKER_KEY_DAYS} "
+        f"days, never as a user id. Everything is deleted after {retention_days} days.",
+        inline=False,
     )
     return Reply([embed], ephemeral=True)
 

@@ -1,4 +1,6 @@
--- Moderator state. Created if missing, never dropped: the fact database is rebuilt, this is not.
+-- Moderator state, migration 1: the tables as first shipped (before they were scoped per guild).
+-- Never dropped: the fact database is rebuilt, this is not. `IF NOT EXISTS` because databases made
+-- before versioned migrations (user_version 0) already hold these tables.
 
 CREATE TABLE IF NOT EXISTS settings (
     guild_id INTEGER NOT NULL,
