@@ -1,7 +1,7 @@
 """Privacy between communities and members (issue 18), below Discord: the state store, the cogs, the CLI.
 
 Per-guild moderator state and its migration, private questions never stored, the 3-asker rule,
-retention and `forget-user`. The same rules end to end, through the fake Discord
+retention, `forget-user`, and the abuse limits. The same rules end to end, through the fake Discord
 with two guilds, are in `tests/test_privacy_e2e.py`.
 """
 
@@ -16,17 +16,21 @@ import time
 from pathlib import Path
 from unittest.mock import MagicMock
 
+import discord
 import pytest
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.discord.reportlog import LoggedReport, post_report_to_log
 from bot.discord.services import Services
+from bot.discord.views import ReportButton, ReportModal, ShareButton
+from bot.moderation.limits import LogFlood, SlidingWindow, retry_after
 from bot.moderation.migrate import MigrationError, latest_version, statements, steps
 from bot.moderation.replies import find_sources, stats_reply
 from bot.moderation.state import ASKER_KEY_DAYS, DAY, MIN_ASKERS, ModerationStore
 from cogs.facts import Facts
 from cogs.moderation import Moderation
-from tests.helpers import mock_interaction, sent, text_of
+from tests.helpers import mock_channel, mock_interaction, sent, text_of
 
 GUILD_A, GUILD_B = 111, 222
 SETTING_NAMES = {name.upper() for name in Settings.model_fields}
@@ -326,3 +330,96 @@ async def test_forget_user_removes_reports_and_audit_mentions(services: Services
     assert [(r.reason, r.resolved_by) for r in reports] == [("someone else's", None)]
     assert [e["action"] for e in await services.moderation.audit_log(GUILD_A)] == ["summary.posted"]
     assert (await services.moderation.stats(GUILD_A)).top_queries == [], "two askers left: below the rule"
+
+
+# ------------------------------------------------------------------------------------------ abuse limits
+
+
+async def test_reports_are_limited_to_five_an_hour_per_member(services: Services) -> None:
+    for n in range(5):
+        await services.moderation.add_report("k-5b8224", 4242, GUILD_A if n % 2 else GUILD_B, "a real problem")
+    click = mock_interaction(services, user_id=4242, custom_id="factbot:report:k-5b8224")
+    await ReportButton(["k-5b8224"]).callback(click)
+    click.response.send_modal.assert_not_called()
+    note = sent(click)
+    assert note["ephemeral"] is True
+    assert "You sent 5 reports in the last hour" in text_of(note) and "You can send another in about" in text_of(note)
+
+    modal = ReportModal(["k-5b8224"])  # a form opened before the limit was reached
+    modal.fact_id._value, modal.problem._value, modal.source._value = "k-5b8224", "one more problem", ""
+    submit = mock_interaction(services, user_id=4242)
+    await modal.on_submit(submit)
+    assert "You sent 5 reports" in text_of(sent(submit))
+    assert len(await services.moderation.reports(GUILD_A, "all")) + len(
+        await services.moderation.reports(GUILD_B, "all")
+    ) == 5
+
+    other = mock_interaction(services, user_id=1, custom_id="factbot:report:k-5b8224")
+    await ReportButton(["k-5b8224"]).callback(other)
+    other.response.send_modal.assert_called_once()
+
+
+async def test_share_is_limited_to_ten_an_hour_per_member(services: Services) -> None:
+    for _ in range(10):
+        click = mock_interaction(services, user_id=77)
+        await ShareButton(["k-5b8224"]).callback(click)
+        assert sent(click)["ephemeral"] is False
+    eleventh = mock_interaction(services, user_id=77)
+    await ShareButton(["k-5b8224"]).callback(eleventh)
+    note = sent(eleventh)
+    assert note["ephemeral"] is True and "You shared sources 10 times in the last hour" in text_of(note)
+    someone_else = mock_interaction(services, user_id=78)
+    await ShareButton(["k-5b8224"]).callback(someone_else)
+    assert sent(someone_else)["ephemeral"] is False
+
+
+def test_limit_arithmetic() -> None:
+    clock = [1000.0]
+    window = SlidingWindow(2, window=60, clock=lambda: clock[0])
+    assert window.take(1) is None and window.take(1) is None
+    assert window.take(1) == pytest.approx(60)
+    clock[0] += 61
+    assert window.take(1) is None
+    assert retry_after([0.0, 10.0, 20.0], 3, now=30.0, window=60) == pytest.approx(30)
+    assert retry_after([0.0, 10.0], 3, now=30.0, window=60) is None
+
+
+def _log_client(channel: MagicMock) -> MagicMock:
+    client = MagicMock(spec=discord.Client)
+    client.get_channel.return_value = channel
+    return client
+
+
+def _log_channel(guild_id: int) -> MagicMock:
+    channel = mock_channel(777)
+    channel.guild = MagicMock(spec=discord.Guild)
+    channel.guild.id = guild_id
+    return channel
+
+
+async def test_a_report_flood_gets_one_summary_in_the_log(services: Services) -> None:
+    services.settings.mod_log_channel_id = 777
+    services.limits.report_log = LogFlood(burst=3, window=0.2)
+    channel = _log_channel(GUILD_A)
+    client = _log_client(channel)
+    for number in range(1, 9):
+        report = LoggedReport(number, "k-5b8224", "problem", "", MagicMock(spec=discord.Member, id=number))
+        await post_report_to_log(services, client, GUILD_A, report)
+    assert channel.send.await_count == 3, "the first three one by one, the rest held"
+    await asyncio.sleep(0.4)
+    assert channel.send.await_count == 4, "then exactly one summary"
+    summary = channel.send.call_args.kwargs["embeds"][0]
+    assert summary.title.startswith("🚩 5 more reports in the last")
+    assert "#4 on `k-5b8224`" in summary.description and "#8 on `k-5b8224`" in summary.description
+    assert channel.send.call_args.kwargs["allowed_mentions"].to_dict() == {"parse": []}
+
+
+async def test_a_report_never_reaches_another_guilds_log(services: Services) -> None:
+    services.settings.mod_log_channel_id = 777  # one deployment, the log channel is in guild A
+    channel = _log_channel(GUILD_A)
+    report = LoggedReport(1, "k-5b8224", "problem", "", MagicMock(spec=discord.Member, id=5))
+    await post_report_to_log(services, _log_client(channel), GUILD_B, report)
+    await post_report_to_log(services, _log_client(channel), None, report)  # filed outside a guild
+    channel.send.assert_not_called()
+    await post_report_to_log(services, _log_client(channel), GUILD_A, report)
+    assert channel.send.await_count == 1

@@ -11,6 +11,7 @@ from bot.discord.delivery import Delivery
 from bot.discord.views import buttons_for
 from bot.facts.ingest import ensure_database
 from bot.facts.store import FactStore
+from bot.moderation.limits import Limits
 from bot.moderation.state import ModerationStore
 from bot.search.searcher import Searcher
 
@@ -23,6 +24,7 @@ class Services:
     moderation: ModerationStore
     delivery: Delivery
     started_at: float = field(default_factory=time.time)
+    limits: Limits = field(default_factory=Limits)  # per-member limits and the moderator-log flood gate
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:

@@ -1,14 +1,17 @@
 """Buttons and modals: paging, "Report", "Share", and the summary preview.
 
 Report and Share buttons are `DynamicItem`s whose custom id carries the fact ids, so they keep
-working after the view times out, after a reconnect and after a restart. Paging keeps per-answer
-state in a `View` that only the person who asked may use; its buttons disable on timeout.
+working after the view times out, after a reconnect and after a restart. Both are limited per member
+(`bot.moderation.limits`), and a report goes only to its own guild's moderator log, gathered into
+one summary message while reports flood in (`bot.discord.reportlog`). Paging keeps per-answer state
+in a `View` that only the person who asked may use; its buttons disable on timeout.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, Self
 
@@ -20,7 +23,9 @@ from bot.answers.render import message_reply
 from bot.answers.reply import Reply
 from bot.config import Settings
 from bot.discord.delivery import Delivery
+from bot.discord.reportlog import LoggedReport, post_report_to_log
 from bot.facts.store import FactStore
+from bot.moderation.limits import HOUR, REPORTS_PER_HOUR, Limits, retry_after, wait_text
 from bot.moderation.state import ModerationStore
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,7 @@ class Services(Protocol):
     answers: Answers
     moderation: ModerationStore
     delivery: Delivery
+    limits: Limits
 
 
 def services_of(interaction: discord.Interaction) -> Services:
@@ -82,6 +88,8 @@ class ReportButton(_FactIdsButton, template=rf"factbot:report:(?P<ids>{_IDS})"):
     action, label, emoji = "report", "Report", "🚩"
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        if await report_limit_reached(interaction):
+            return
         await interaction.response.send_modal(ReportModal(self.fact_ids))
 
 
@@ -92,6 +100,15 @@ class ShareButton(_FactIdsButton, template=rf"factbot:share:(?P<ids>{_IDS})"):
 
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
+        wait = services.limits.shares.take(interaction.user.id)
+        if wait is not None:
+            note = message_reply(
+                "Shared enough for now",
+                f"You shared sources {services.limits.shares.limit} times in the last hour: thank you! "
+                f"You can share again in {wait_text(wait)}.",
+            )
+            await services.delivery.respond(interaction, note)
+            return
         facts = await services.store.facts(self.fact_ids)
         reply = services.answers.facts_reply(
             "Sources shared from this discussion",
@@ -136,39 +153,33 @@ class ReportModal(discord.ui.Modal, title="Report a fact"):
                 ),
             )
             return
+        if await report_limit_reached(interaction):  # another report form may have been open
+            return
         report_id = await services.moderation.add_report(
             fact.id, interaction.user.id, interaction.guild_id, self.problem.value.strip(), self.source.value.strip()
         )
+        to = "the moderators" if interaction.guild_id else "the bot's operator (no server, so no moderators)"
         await services.delivery.respond(
-            interaction,
-            message_reply("Thank you", f"Report #{report_id} on `{fact.id}` was sent to the moderators."),
+            interaction, message_reply("Thank you", f"Report #{report_id} on `{fact.id}` was sent to {to}.")
         )
-        await post_report_to_log(interaction, report_id, fact.id, self.problem.value, self.source.value)
+        report = LoggedReport(report_id, fact.id, self.problem.value, self.source.value, interaction.user)
+        await post_report_to_log(services, interaction.client, interaction.guild_id, report)
 
 
-async def post_report_to_log(
-    interaction: discord.Interaction, report_id: int, fact_id: str, problem: str, source: str
-) -> None:
-    """Tell the moderators where they look: the configured log channel (per guild, else from settings)."""
+async def report_limit_reached(interaction: discord.Interaction) -> bool:
+    """REPORTS_PER_HOUR per member: past it, a polite private note instead of the form."""
     services = services_of(interaction)
-    channel_id: int | None = None
-    if interaction.guild_id:
-        stored = await services.moderation.setting(interaction.guild_id, "mod_log_channel")
-        channel_id = int(stored) if stored else None
-    channel_id = channel_id or services.settings.mod_log_channel_id
-    channel = interaction.client.get_channel(channel_id) if channel_id else None
-    if not isinstance(channel, discord.abc.Messageable):
-        return
-    embed = discord.Embed(title=f"🚩 Report #{report_id} on {fact_id}", colour=discord.Colour.orange())
-    embed.add_field(name="What is wrong", value=problem[:1024], inline=False)
-    if source.strip():
-        embed.add_field(name="Suggested source", value=source[:1024], inline=False)
-    embed.add_field(name="Reported by", value=f"{interaction.user} ({interaction.user.id})", inline=False)
-    embed.set_footer(text="Resolve with /reports resolve:<number>")
-    try:
-        await services.delivery.post(channel, Reply([embed], notice=False))
-    except discord.HTTPException:
-        log.warning("could not post report %s to the moderator log channel %s", report_id, channel_id)
+    now = time.time()
+    wait = retry_after(await services.moderation.recent_reports(interaction.user.id, now - HOUR), REPORTS_PER_HOUR, now)
+    if wait is None:
+        return False
+    note = message_reply(
+        "Thank you, that is enough for now",
+        f"You sent {REPORTS_PER_HOUR} reports in the last hour, and the moderators will look at each one. "
+        f"You can send another in {wait_text(wait)}.",
+    )
+    await services.delivery.respond(interaction, note)
+    return True
 
 
 def report_view(fact_ids: list[str]) -> discord.ui.View | None:
