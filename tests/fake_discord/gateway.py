@@ -407,7 +407,7 @@ class Gateway:
         self.sessions[session.session_id] = session
 
         world = fake.world
-        guild_ids = [world.guild_id] if session.covers_guild(world.guild_id) else []
+        guild_ids = [g for g in world.guild_ids if session.covers_guild(g)]
         ready = {
             "v": 10,
             "user_settings": {},
@@ -429,9 +429,9 @@ class Gateway:
         if shard is not None:
             ready["shard"] = list(shard)
         await session.push("READY", ready)
-        for _gid in guild_ids:
+        for gid in guild_ids:
             guild = world.guild_payload(
-                include_members=bool(intents & INTENT_GUILD_MEMBERS), threads=fake._active_threads()
+                include_members=bool(intents & INTENT_GUILD_MEMBERS), threads=fake._active_threads(), guild_id=gid
             )
             await session.push("GUILD_CREATE", guild)
         session.ready_at = time.monotonic()
@@ -490,14 +490,14 @@ class Gateway:
         assert session is not None
         world = fake.world
         gid = int(d.get("guild_id") or 0)
-        if gid != world.guild_id:
+        if gid not in world.guild_ids:
             return
         query = d.get("query")
         user_ids = d.get("user_ids")
         if query == "" and not session.intents & INTENT_GUILD_MEMBERS:
             await conn.ws.close(code=4013, message=b"Requesting all members needs GUILD_MEMBERS.")
             return
-        people = list(world.people.values())
+        people = [p for p in world.people.values() if world.guild_of(p) == gid]
         if user_ids:
             ids = {str(u) for u in (user_ids if isinstance(user_ids, list) else [user_ids])}
             people = [p for p in people if str(p.id) in ids]

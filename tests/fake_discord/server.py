@@ -714,7 +714,7 @@ class FakeDiscord:
 
     async def _h_guild(self, req: RecordedRequest) -> tuple[int, Any]:
         self._guild(req.params["guild_id"])
-        g = self.world.guild_payload()
+        g = self.world.guild_payload(guild_id=int(req.params["guild_id"]))
         for k in (
             "joined_at",
             "large",
@@ -737,7 +737,7 @@ class FakeDiscord:
             {
                 "home_header": None,
                 "nsfw": False,
-                "approximate_member_count": len(self.world.people),
+                "approximate_member_count": g["member_count"],
                 "approximate_presence_count": 0,
             }
         )
@@ -745,11 +745,15 @@ class FakeDiscord:
 
     async def _h_guild_channels(self, req: RecordedRequest) -> tuple[int, Any]:
         self._guild(req.params["guild_id"])
-        return 200, [copy.deepcopy(c) for c in self.world.channels.values() if c["type"] not in (10, 11, 12)]
+        return 200, [
+            copy.deepcopy(c)
+            for c in self.world.channels.values()
+            if c["type"] not in (10, 11, 12) and c.get("guild_id") == req.params["guild_id"]
+        ]
 
     async def _h_guild_roles(self, req: RecordedRequest) -> tuple[int, Any]:
         self._guild(req.params["guild_id"])
-        return 200, list(self.world.roles.values())
+        return 200, list(self.world.roles_of(int(req.params["guild_id"])).values())
 
     async def _h_guild_member(self, req: RecordedRequest) -> tuple[int, Any]:
         self._guild(req.params["guild_id"])
@@ -765,7 +769,7 @@ class FakeDiscord:
         return 200, {"threads": copy.deepcopy(threads), "members": members}
 
     def _guild(self, gid: str | int) -> None:
-        if str(gid) != str(self.world.guild_id):
+        if str(gid) not in map(str, self.world.guild_ids):
             raise DiscordHTTPError(404, 10004, "Unknown Guild")
 
     def _channel(self, cid: str | int) -> dict[str, Any]:
@@ -1607,19 +1611,20 @@ class FakeDiscord:
         w = self.world
         iid = self.snowflake()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(96)
-        bot = w.people["bot"]
+        gid = w.guild_of_channel(channel_id)  # the guild is the channel's (a second guild: World.add_guild)
+        bot = w.bot_in(gid)
         payload: dict[str, Any] = {
             "app_permissions": str(w.base_permissions(bot)),
             "application_id": str(w.application_id),
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
-            "authorizing_integration_owners": {"0": str(w.guild_id)},
+            "authorizing_integration_owners": {"0": str(gid)},
             "channel": self._channel_for_interaction(channel_id, person),
             "channel_id": str(channel_id),
             "context": 0,
             "entitlement_sku_ids": [],
             "entitlements": [],
-            "guild": {"features": ["COMMUNITY", "NEWS"], "id": str(w.guild_id), "locale": "en-US"},
-            "guild_id": str(w.guild_id),
+            "guild": {"features": ["COMMUNITY", "NEWS"], "id": str(gid), "locale": "en-US"},
+            "guild_id": str(gid),
             "guild_locale": "en-US",
             "id": str(iid),
             "locale": locale,
@@ -1654,7 +1659,8 @@ class FakeDiscord:
         person = self.world.person(user)
         data = copy.deepcopy(data) if data is not None else None
         if kind in (APPLICATION_COMMAND, APPLICATION_COMMAND_AUTOCOMPLETE) and data is not None and "id" not in data:
-            cmd = self.find_command(data["name"], type=int(data.get("type") or 1))
+            scope = self.world.guild_of_channel(channel_id or self.world.text_channel_id)
+            cmd = self.find_command(data["name"], type=int(data.get("type") or 1), guild_id=scope)
             data["id"] = cmd["id"]
             data.setdefault("type", cmd["type"])
             if cmd.get("guild_id"):
@@ -1672,9 +1678,8 @@ class FakeDiscord:
         )
         self.interactions[rec.id] = rec
         self._by_token[rec.token] = rec
-        sessions = [
-            s for s in self.gateway.sessions_for(self.world.guild_id) if s.connected
-        ] or self.gateway.sessions_for(self.world.guild_id)
+        gid = self.world.guild_of_channel(cid)
+        sessions = [s for s in self.gateway.sessions_for(gid) if s.connected] or self.gateway.sessions_for(gid)
         if not sessions:
             raise RuntimeError(
                 "no gateway session covers the guild; is the bot connected (await fake.wait_for_ready())?"
@@ -1765,9 +1770,12 @@ class FakeDiscord:
             raise ValueError(f"focused option {focused!r} must be given (with the partial text)")
         return out
 
-    def _command_data(self, name: str, options: Mapping[str, Any] | None, focused: str | None) -> dict[str, Any]:
+    def _command_data(
+        self, name: str, options: Mapping[str, Any] | None, focused: str | None, channel_id: int | None = None
+    ) -> dict[str, Any]:
         parts = name.split()
-        cmd = self.find_command(parts[0])
+        scope = self.world.guild_of_channel(channel_id or self.world.text_channel_id)
+        cmd = self.find_command(parts[0], guild_id=scope)
         resolved: dict[str, dict[str, Any]] = {}
         defs = cmd.get("options") or []
         chain: list[dict[str, Any]] = []
@@ -1798,13 +1806,13 @@ class FakeDiscord:
         Option values are converted by the synced option type (users by key/id -> resolved
         users+members, roles, channels). Keyword arguments go to ``interact``.
         """
-        return await self.interact(self._command_data(name, options, None), kind=APPLICATION_COMMAND, **kw)
+        data = self._command_data(name, options, None, kw.get("channel_id"))
+        return await self.interact(data, kind=APPLICATION_COMMAND, **kw)
 
     async def autocomplete(self, name: str, options: Mapping[str, Any], focused: str, **kw: Any) -> InteractionRecord:
         """Send an autocomplete interaction (type 4) with ``focused`` holding the partial text."""
-        return await self.interact(
-            self._command_data(name, options, focused), kind=APPLICATION_COMMAND_AUTOCOMPLETE, **kw
-        )
+        data = self._command_data(name, options, focused, kw.get("channel_id"))
+        return await self.interact(data, kind=APPLICATION_COMMAND_AUTOCOMPLETE, **kw)
 
     async def message_command(self, name: str, message: dict[str, Any] | int, **kw: Any) -> InteractionRecord:
         """Invoke a synced message context-menu command on a stored message."""
@@ -1813,7 +1821,7 @@ class FakeDiscord:
             if not isinstance(message, dict)
             else self.messages.get(int(message["id"]), message)
         )
-        cmd = self.find_command(name, type=3)
+        cmd = self.find_command(name, type=3, guild_id=self.world.guild_of_channel(int(msg["channel_id"])))
         data: dict[str, Any] = {
             "id": cmd["id"],
             "name": cmd["name"],

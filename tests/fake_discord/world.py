@@ -1,5 +1,8 @@
 """The fake's universe: one application/bot, one guild with a text channel and a forum, two humans.
 
+`World.add_guild()` adds another guild (one text channel, a moderator and a member of its own) for
+tests of a deployment that serves several servers; the first guild stays the default everywhere.
+
 Why realistic payloads: discord.py indexes many keys directly (``data['attachment_size_limit']``,
 ``member['flags']``, ``app['bot_public']``...), so every object here carries the full field set
 Discord sends (checked against the OpenAPI response schemas by the fake's self-check), not the
@@ -154,12 +157,13 @@ def role_payload(
 
 @dataclass
 class Person:
-    """A guild member the tests can act as."""
+    """A guild member the tests can act as (of the world's first guild unless ``guild_id`` says)."""
 
     key: str
     user: dict[str, Any]
     role_ids: list[int]
     joined_at: str
+    guild_id: int | None = None
 
     @property
     def id(self) -> int:
@@ -190,6 +194,8 @@ class World:
     people: dict[str, Person] = field(default_factory=dict)
     bot_user: dict[str, Any] = field(default_factory=dict)
     owner_user: dict[str, Any] = field(default_factory=dict)
+    #: further guilds (``add_guild``): id -> {"name", "roles", "text_channel_id"}
+    extra_guilds: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         created = snowflake_iso(self.guild_id)
@@ -267,6 +273,51 @@ class World:
             "default_tag_setting": "match_some",
         }
 
+    # ---------------------------------------------------------------- more than one guild
+
+    @property
+    def guild_ids(self) -> list[int]:
+        return [self.guild_id, *self.extra_guilds]
+
+    def guild_of(self, person: Person) -> int:
+        return person.guild_id or self.guild_id
+
+    def roles_of(self, guild_id: int) -> dict[int, dict[str, Any]]:
+        return self.roles if guild_id == self.guild_id else self.extra_guilds[guild_id]["roles"]
+
+    def guild_of_channel(self, channel_id: int) -> int:
+        return int(self.channels[channel_id]["guild_id"])
+
+    def bot_in(self, guild_id: int) -> Person:
+        """The bot's member in a guild."""
+        return next(p for p in self.people.values() if p.user is self.bot_user and self.guild_of(p) == guild_id)
+
+    def add_guild(self, suffix: str = "b", name: str = "Second Server") -> int:
+        """Another guild with the bot in it: @everyone, Moderator and bot roles, a text channel
+        ("general") and two humans, ``moderator_<suffix>`` and ``member_<suffix>``. Returns its id."""
+        base = 100 + 10 * len(self.extra_guilds)
+        gid, text_id, mod_role, bot_role = (fixed_snowflake(base + i) for i in range(4))
+        roles = {
+            gid: role_payload(gid, "@everyone", EVERYONE_PERMS, 0),
+            mod_role: role_payload(mod_role, "Moderator", MODERATOR_PERMS, 2),
+            bot_role: role_payload(
+                bot_role, "FactBot", self.bot_permissions, 1, managed=True, bot_id=self.application_id
+            ),
+        }
+        self.extra_guilds[gid] = {"name": name, "roles": roles, "text_channel_id": text_id}
+        channel = self._text_channel()
+        channel.update({"id": str(text_id), "guild_id": str(gid)})
+        self.channels[text_id] = channel
+        joined = snowflake_iso(gid)
+        for key, username, role_ids in (
+            (f"moderator_{suffix}", f"mod_{suffix}", [mod_role]),
+            (f"member_{suffix}", f"member_{suffix}", []),
+        ):
+            user = user_payload(fixed_snowflake(base + 4 + len(role_ids)), username, global_name=username.title())
+            self.people[key] = Person(key, user, role_ids, joined, guild_id=gid)
+        self.people[f"bot_{suffix}"] = Person(f"bot_{suffix}", self.bot_user, [bot_role], joined, guild_id=gid)
+        return gid
+
     def person(self, who: str | int | Person) -> Person:
         """Look a member up by key ("moderator", "member", "bot") or user id."""
         if isinstance(who, Person):
@@ -287,9 +338,11 @@ class World:
         return p
 
     def base_permissions(self, person: Person) -> int:
-        perms = int(self.roles[self.guild_id]["permissions"])
+        gid = self.guild_of(person)
+        roles = self.roles_of(gid)
+        perms = int(roles[gid]["permissions"])
         for rid in person.role_ids:
-            perms |= int(self.roles[rid]["permissions"])
+            perms |= int(roles[rid]["permissions"])
         if perms & ADMINISTRATOR or person.id == self.owner_id:
             return ALL_PERMISSIONS
         return perms
@@ -317,17 +370,23 @@ class World:
         return data
 
     def guild_payload(
-        self, *, include_members: bool = True, threads: list[dict[str, Any]] | None = None
+        self,
+        *,
+        include_members: bool = True,
+        threads: list[dict[str, Any]] | None = None,
+        guild_id: int | None = None,
     ) -> dict[str, Any]:
-        """The GUILD_CREATE payload (guild object plus gateway-only extra fields)."""
-        members = (
-            [self.member_payload(p) for p in self.people.values()]
-            if include_members
-            else [self.member_payload(self.people["bot"])]
-        )
+        """The GUILD_CREATE payload (guild object plus gateway-only extra fields) of one guild."""
+        gid = guild_id or self.guild_id
+        extra = self.extra_guilds.get(gid)
+        people = [p for p in self.people.values() if self.guild_of(p) == gid]
+        members = [self.member_payload(p) for p in (people if include_members else [self.bot_in(gid)])]
+        channels = [c for c in self.channels.values() if c.get("guild_id") == str(gid)]
+        if threads is not None:
+            threads = [t for t in threads if t.get("guild_id") == str(gid)]
         return {
-            "id": str(self.guild_id),
-            "name": self.guild_name,
+            "id": str(gid),
+            "name": extra["name"] if extra else self.guild_name,
             "icon": None,
             "icon_hash": None,
             "splash": None,
@@ -341,12 +400,12 @@ class World:
             "verification_level": 1,
             "default_message_notifications": 1,
             "explicit_content_filter": 2,
-            "roles": list(self.roles.values()),
+            "roles": list(self.roles_of(gid).values()),
             "emojis": [],
             "features": ["COMMUNITY", "NEWS"],
             "mfa_level": 0,
             "application_id": None,
-            "system_channel_id": str(self.text_channel_id),
+            "system_channel_id": str(extra["text_channel_id"] if extra else self.text_channel_id),
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "max_presences": None,
@@ -366,16 +425,14 @@ class World:
             "safety_alerts_channel_id": None,
             "incidents_data": None,
             # gateway-only GUILD_CREATE fields
-            "joined_at": snowflake_iso(self.guild_id),
+            "joined_at": snowflake_iso(gid),
             "large": False,
             "unavailable": False,
-            "member_count": len(self.people),
+            "member_count": len(people),
             "voice_states": [],
             "members": members,
-            "channels": [c for c in self.channels.values() if c["type"] not in (10, 11, 12)],
-            "threads": threads
-            if threads is not None
-            else [c for c in self.channels.values() if c["type"] in (10, 11, 12)],
+            "channels": [c for c in channels if c["type"] not in (10, 11, 12)],
+            "threads": threads if threads is not None else [c for c in channels if c["type"] in (10, 11, 12)],
             "presences": [],
             "stage_instances": [],
             "guild_scheduled_events": [],
