@@ -319,7 +319,8 @@ def run_benchmark(
     else:
         log(f"ingest → {db_path}")
         t0 = time.perf_counter()
-        report = build_database(data_dir, db_path)
+        # Lexical only: embedding a generated corpus (100–175 facts/s) would dominate the run; see docs/search.md.
+        report = build_database(data_dir, db_path, vectors=False)
         ingest_seconds = round(time.perf_counter() - t0, 3)
         build = {
             "facts": report.total_facts,

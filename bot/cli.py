@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.facts.errors import ParseError
 from bot.facts.ingest import BuildReport, build_database, check_data, ensure_database
 from bot.facts.store import FactStore, StoreError
-from bot.search.searcher import Searcher
+from bot.facts.vectors import print_progress
+from bot.search_cli import run_search
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="rebuild the fact database from DATA_DIR and print counts")
     ingest.add_argument("--check", action="store_true", help="validate data/ only; do not touch the database")
     search = sub.add_parser("search", help="print the ranking for a query")
-    search.add_argument("query")
+    search.add_argument("query", nargs="?", help="what to search for (or use --batch)")
+    search.add_argument("--batch", type=Path, help="a file with one query per line; one JSON object per line out")
     search.add_argument("--limit", type=int, default=10)
     search.add_argument("--json", action="store_true")
     sub.add_parser("health", help="exit 0 when the gateway heartbeat is recent and the store opens")
@@ -44,7 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ingest":
             return _ingest(settings, check=args.check)
         if args.command == "search":
-            return asyncio.run(_search(settings, args.query, args.limit, args.json))
+            if (args.query is None) == (args.batch is None):
+                print("error: give a query or --batch FILE (not both)", file=sys.stderr)
+                return 2
+            return asyncio.run(_search(settings, args.query, args.limit, args.json, args.batch))
         if args.command == "run":
             from bot.discord.runtime import run
 
@@ -82,13 +87,18 @@ def _print_report(report: BuildReport, verb: str) -> None:
         f"  also    {report.citations} overview citations, {report.perspectives} perspectives, "
         f"{report.aliases} alias terms, {report.protocols} protocols, {report.papers} papers"
     )
+    if report.embedded or report.embeddings_cached:
+        print(f"  vectors {report.embedded} facts embedded, {report.embeddings_cached} from the cache")
 
 
 def _ingest(settings: Settings, *, check: bool) -> int:
     if check:
         _print_report(check_data(settings.data_dir), "OK: data/ is valid;")
         return 0
-    _print_report(build_database(settings.data_dir, settings.database_path), f"Built {settings.database_path}:")
+    _print_report(
+        build_database(settings.data_dir, settings.database_path, progress=print_progress()),
+        f"Built {settings.database_path}:",
+    )
     return 0
 
 
@@ -98,35 +108,9 @@ async def open_store(settings: Settings) -> FactStore:
     return await FactStore.open(settings.database_path)
 
 
-async def _search(settings: Settings, query: str, limit: int, as_json: bool) -> int:
+async def _search(settings: Settings, query: str | None, limit: int, as_json: bool, batch: Path | None) -> int:
     store = await open_store(settings)
     try:
-        result = await Searcher(store).search(query, limit=max(1, min(limit, 100)))
+        return await run_search(store, query, limit, as_json, batch)
     finally:
         await store.close()
-    if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "id": h.fact.id,
-                        "type": h.fact.type,
-                        "text": h.fact.text,
-                        "source": h.fact.source.title,
-                        "score": h.score,
-                    }
-                    for h in result.hits
-                ],
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-        return 0
-    if result.rewritten:
-        print(f"Showing results for: {result.rewritten}")
-    if not result.hits:
-        print("No matching facts." + (f" Did you mean: {', '.join(result.suggestions)}?" if result.suggestions else ""))
-    for rank, hit in enumerate(result.hits, 1):
-        print(f"{rank:>2}. [{hit.fact.id}] ({hit.fact.type}, {hit.score:.3f}) {hit.fact.text}")
-        print(f"    — {hit.fact.source.title}, {hit.fact.source.publisher}")
-    return 0

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     cooldown_seconds: float = Field(default=30.0, gt=0)
     mod_log_channel_id: int | None = Field(default=None, description="Channel that receives fact reports.")
     stats_retention_days: int = Field(default=90, ge=1, description="Query statistics older than this are deleted.")
-    autoreply_threshold: float = Field(default=0.55, ge=0, le=1)
+    autoreply_threshold: float = Field(default=0.45, ge=0, le=1)
     message_content_intent: bool = Field(
         default=False, description="Read forum posts' text for auto-replies (privileged intent)."
     )
