@@ -76,7 +76,12 @@ def test_batch_search_prints_one_object_per_query_in_order(tmp_path, built_db) -
     env = {"DATA_DIR": str(ROOT / "data"), "DATABASE_PATH": str(built_db), "PATH": "/usr/bin:/bin"}
     out = subprocess.run(
         [sys.executable, "-m", "bot", "search", "--batch", str(queries), "--limit", "3", "--json"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+        check=True,
     ).stdout.splitlines()
     rows = [json.loads(line) for line in out]
     assert [r["query"] for r in rows] == ["pee problems", "is ketamine safe in pregnancy", "ketmaine music"]

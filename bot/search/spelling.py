@@ -34,7 +34,8 @@ def is_english(word: str) -> bool:
     ("recreationally" from "recreational")."""
     counts = _frequencies()[0]
     return word in counts or any(
-        word.endswith(suffix) and len(word) - len(suffix) >= 4 and word[: -len(suffix)] in counts for suffix in _SUFFIXES
+        word.endswith(suffix) and len(word) - len(suffix) >= 4 and word[: -len(suffix)] in counts
+        for suffix in _SUFFIXES
     )
 
 
