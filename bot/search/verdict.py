@@ -10,14 +10,25 @@ the top fact must be a strong semantic match with its lexical support.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from bot.facts.models import FactRecord
 from bot.search.ranking import Group
 from bot.search.spelling import english_rarity
 from bot.search.text import STOPWORDS, stems_of
 
-if TYPE_CHECKING:
-    from bot.search.searcher import SearchResult
+
+class Scored(Protocol):
+    """A search hit as the verdict reads it."""
+
+    @property
+    def fact(self) -> FactRecord: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def similarity(self) -> float: ...
 
 KEY_RARITY = 4.6  # -log10 English share: "pregnancy" 5.3 and "bladder" 5.6 are key ideas, "problem" 3.8 is not
 TOP_FACTS = 3
@@ -46,21 +57,17 @@ def covered(group: Group, fact_stems: Sequence[set[str]], joined: Sequence[str])
     return False
 
 
-def judge(result: SearchResult, groups: Sequence[Group], vocabulary: dict[str, int]) -> None:
-    """Set `result.answered` and `result.not_covered` from its hits and the query's ideas."""
-    top = result.hits[:TOP_FACTS]
+def judge(hits: Sequence[Scored], groups: Sequence[Group]) -> tuple[bool, list[str]]:
+    """(answered, not_covered) from the best hits and the query's ideas."""
+    top = hits[:TOP_FACTS]
     stems = [stems_of(h.fact.text) for h in top]
     fact_stems = [set(s) for s in stems]
     joined = [" " + " ".join(s) + " " for s in stems]
     keys = [g for g in groups if is_key(g)]
-    result.not_covered = list(dict.fromkeys(g.typed for g in keys if not covered(g, fact_stems, joined)))
+    not_covered = list(dict.fromkeys(g.typed for g in keys if not covered(g, fact_stems, joined)))
     if not top:
-        result.answered = False
-        return
+        return False, not_covered
     best = top[0]
     strong = best.similarity >= STRONG_SIMILARITY
-    result.answered = (
-        best.score >= MIN_SCORE
-        and best.similarity >= MIN_SIMILARITY
-        and (not result.not_covered or strong)
-    )
+    answered = best.score >= MIN_SCORE and best.similarity >= MIN_SIMILARITY and (not not_covered or strong)
+    return answered, not_covered
