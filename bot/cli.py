@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
+import sqlite3
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.facts.dbfaults import DatabaseFault, reported
 from bot.facts.errors import ParseError
 from bot.facts.ingest import BuildReport, build_database, check_data, ensure_database
 from bot.facts.store import FactStore, StoreError
 from bot.facts.vectors import print_progress
+from bot.moderation.migrate import MigrationError
 from bot.search_cli import run_search
 
 
@@ -38,9 +44,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class StopRequested(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) before the event loop took over: unwinds like Ctrl-C, so files are cleaned up."""
+
+
+def _stop_requested(signum: int, frame: object) -> None:
+    raise StopRequested(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; never leave the process hanging on a worker thread after it is done."""
+    code = _main(argv)
+    _exit_if_threads_linger(code)
+    return code
+
+
+def _exit_if_threads_linger(code: int, grace: float = 2.0) -> None:
+    """A thread still running after the command (a stuck database worker) must not keep the process alive."""
+    deadline = time.monotonic() + grace
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `… | head` ends quietly, like any Unix tool
     args = _parser().parse_args(argv)
+    for sig in (signal.SIGTERM, signal.SIGINT):  # mid-ingest or mid-start-up: unwind, clean up, exit
+        signal.signal(sig, _stop_requested)
     try:
         settings = load_settings()
         if args.command == "ingest":
@@ -70,9 +105,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.console import ask
 
             return asyncio.run(ask(settings, args.what))
-    except (SettingsError, ParseError, StoreError) as exc:
+    except (SettingsError, ParseError, StoreError, DatabaseFault, MigrationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.Error as exc:  # after a clean open: damage or a volume gone mid-command
+        print(f"error: a database failed during the command ({exc}): check the files named in the log", file=sys.stderr)
+        return 1
+    except StopRequested as stop:
+        signum = int(stop.args[0]) if stop.args else signal.SIGTERM
+        print(f"stopped by {signal.Signals(signum).name}; nothing half-built was kept", file=sys.stderr)
+        return 0 if args.command == "run" else 128 + signum
     return 2
 
 
@@ -95,16 +137,16 @@ def _ingest(settings: Settings, *, check: bool) -> int:
     if check:
         _print_report(check_data(settings.data_dir), "OK: data/ is valid;")
         return 0
-    _print_report(
-        build_database(settings.data_dir, settings.database_path, progress=print_progress()),
-        f"Built {settings.database_path}:",
-    )
+    with reported("fact database", settings.database_path, "the previous database (if any) was kept"):
+        report = build_database(settings.data_dir, settings.database_path, progress=print_progress())
+    _print_report(report, f"Built {settings.database_path}:")
     return 0
 
 
 async def open_store(settings: Settings) -> FactStore:
     """Open the fact database, building it first when `data/` changed since the last build."""
-    ensure_database(settings.data_dir, settings.database_path)
+    with reported("fact database", settings.database_path, "the previous database (if any) was kept"):
+        ensure_database(settings.data_dir, settings.database_path)
     return await FactStore.open(settings.database_path)
 
 

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         default=Path(".state/moderation.sqlite3"),
         description="Moderator state (reports, settings, audit, stats); never rebuilt.",
     )
+    state_lock_timeout_seconds: float = Field(
+        default=5.0, ge=0, le=60, description="Start-up wait for a moderator-state lock held by another process."
+    )
     guild_ids: IntList = Field(default_factory=list, description="Sync commands to these guilds only.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"

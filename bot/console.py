@@ -177,7 +177,7 @@ async def print_commands(settings: Settings, *, as_json: bool) -> int:
 
 async def forget_user(settings: Settings, user_id: int) -> int:
     """`python -m bot forget-user <user id>`: a member's deletion request; prints what was removed."""
-    store = await ModerationStore.open(settings.state_database_path)
+    store = await ModerationStore.open(settings.state_database_path, lock_timeout=settings.state_lock_timeout_seconds)
     try:
         removed = await store.forget_user(user_id)
     finally:

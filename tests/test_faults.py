@@ -8,11 +8,16 @@ the moderator-state file is byte-identical afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from bot.config import Settings
 from tests.conftest import DATA_DIR, ROOT
@@ -33,6 +38,14 @@ class Run:
         return lines[0]
 
 
+FACTS: dict[str, Path] = {}  # the session's built fact database (conftest `built_db`), shared read-only
+
+
+@pytest.fixture(autouse=True)
+def _shared_fact_database(built_db: Path) -> None:
+    FACTS["built"] = built_db  # every run reads it; it is current, so no run spends seconds rebuilding
+
+
 def cli_env(workdir: Path, **settings: object) -> dict[str, str]:
     """os.environ without any bot setting, plus per-test paths and ``settings``."""
     env = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_NAMES}
@@ -40,7 +53,7 @@ def cli_env(workdir: Path, **settings: object) -> dict[str, str]:
         {
             "PYTHONPATH": str(ROOT),
             "DATA_DIR": str(DATA_DIR),
-            "DATABASE_PATH": str(workdir / "facts.sqlite3"),
+            "DATABASE_PATH": str(FACTS.get("built", workdir / "facts.sqlite3")),
             "STATE_DATABASE_PATH": str(workdir / "moderation.sqlite3"),
             "HEALTH_FILE": str(workdir / "health.json"),
         }
@@ -98,3 +111,159 @@ def test_an_unresolved_citation_names_the_page_and_its_line(tmp_path: Path, data
     assert run.code == 2
     line_no = text[:start].count("\n") + 1
     assert run.one_line() == f"error: {page}:{line_no}: citation [fact:1|zzzz qqqq wwww] matches no single fact"
+
+
+# ------------------------------------------------------------------------------------------ helpers for faults
+
+
+def _state(workdir: Path) -> Path:
+    return workdir / "moderation.sqlite3"
+
+
+def make_state(workdir: Path) -> Path:
+    """A real moderator-state file, created by the bot itself (`ask stats` opens and migrates it)."""
+    run = run_cli(workdir, "ask", "stats")
+    assert run.code == 0, run.stderr
+    return _state(workdir)
+
+
+def snapshot(path: Path) -> dict[str, bytes]:
+    """The state file and any -wal/-shm beside it, byte for byte."""
+    return {p.name: p.read_bytes() for p in sorted(path.parent.glob(path.name + "*"))}
+
+
+class Locker:
+    """Another process holding `BEGIN EXCLUSIVE` on a database (a backup tool, say), until stopped."""
+
+    def __init__(self, path: Path) -> None:
+        script = (
+            "import sqlite3, sys, time\n"
+            f"conn = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+            "conn.execute('BEGIN EXCLUSIVE')\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(120)\n"
+        )
+        self.proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "locked"
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def tiny_fs(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs mounted for the test (root only); skipped with the reason when mounting is impossible."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN): {done.stderr!r}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def remount(mount: Path, mode: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(mount)], check=True)
+
+
+def fill(mount: Path) -> None:
+    """Fill the filesystem to the last byte (big writes, then single bytes, until ENOSPC)."""
+    fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        for size in (1 << 16, 1):
+            with contextlib.suppress(OSError):
+                while os.write(fd, b"\0" * size):
+                    pass
+    finally:
+        os.close(fd)
+
+
+def assert_fault(run: Run, path: Path, problem: str, code: int = 2) -> str:
+    line = run.one_line()
+    assert run.code == code, (run.code, run.stderr)
+    assert run.seconds < EXIT_WITHIN, f"took {run.seconds:.1f} s to exit"
+    assert str(path) in line and problem in line, line
+    return line
+
+
+# ------------------------------------------------------------------------------------------ start-up
+
+
+@pytest.mark.parametrize("command", [["ask", "stats"], ["forget-user", "5"]])
+def test_garbage_state_file_is_one_line_and_untouched(tmp_path: Path, command: list[str]) -> None:
+    state = _state(tmp_path)
+    state.write_bytes(b"garbage")
+    run = run_cli(tmp_path, *command)
+    line = assert_fault(run, state, "is not a SQLite database")
+    assert "restore your backup or move the file aside; nothing was changed" in line
+    assert snapshot(state) == {state.name: b"garbage"}
+
+
+def test_state_damaged_past_its_header_is_found_at_start_up(tmp_path: Path) -> None:
+    state = make_state(tmp_path)
+    raw = bytearray(state.read_bytes())
+    raw[4096:] = b"\x55" * (len(raw) - 4096)  # page 1 (the header) intact, every other page garbage
+    state.write_bytes(bytes(raw))
+    before = snapshot(state)
+    run = run_cli(tmp_path, "ask", "reports")
+    assert_fault(run, state, "is damaged (database disk image is malformed)")
+    assert snapshot(state) == before
+
+
+def test_state_locked_by_another_process_is_retried_then_reported(tmp_path: Path) -> None:
+    state = make_state(tmp_path)
+    before = snapshot(state)
+    locker = Locker(state)
+    try:
+        run = run_cli(tmp_path, "ask", "stats", state_lock_timeout_seconds=2)
+    finally:
+        locker.stop()
+    line = assert_fault(run, state, "is locked by another process (still locked after 2 s)")
+    assert run.seconds >= 2.0, "the lock must be retried for STATE_LOCK_TIMEOUT_SECONDS first"
+    assert "nothing was changed" in line
+    assert state.read_bytes() == before[state.name]  # (the locker, killed, leaves its own -wal/-shm)
+    assert run_cli(tmp_path, "ask", "stats").code == 0, "once the lock is gone the same file opens"
+
+
+def test_damaged_fact_database_is_rebuilt_and_answers(tmp_path: Path) -> None:
+    make_state(tmp_path)
+    facts = tmp_path / "facts.sqlite3"
+    shutil.copyfile(FACTS["built"].with_name("vectors.sqlite3"), tmp_path / "vectors.sqlite3")  # embeddings cache
+    facts.write_bytes(b"garbage")
+    run = run_cli(tmp_path, "ask", "fact", "ketamine", database_path=facts)
+    assert run.code == 0 and "Traceback" not in run.stderr, run.stderr
+    assert "ketamine" in run.stdout.lower()
+
+
+def test_read_only_volume_is_one_line(tmp_path: Path, tiny_fs: Path) -> None:
+    state = make_state(tiny_fs)  # a real state file on the volume, then the volume goes read-only
+    before = snapshot(state)
+    remount(tiny_fs, "ro")
+    try:
+        run = run_cli(tiny_fs, "ask", "stats")
+        assert_fault(run, state, "cannot be opened")
+        run = run_cli(tmp_path, "ingest", database_path=tiny_fs / "new" / "facts.sqlite3")
+        assert_fault(run, tiny_fs / "new" / "facts.sqlite3", "cannot be written (read-only")
+    finally:
+        remount(tiny_fs, "rw")
+    assert snapshot(state) == before
+
+
+def test_full_disk_is_one_line_and_keeps_what_was_there(tmp_path: Path, tiny_fs: Path) -> None:
+    facts = tiny_fs / "facts.sqlite3"
+    shutil.copyfile(FACTS["built"], facts)
+    fill(tiny_fs)
+    old_facts = facts.read_bytes()
+    run = run_cli(tiny_fs, "ingest", database_path=facts)
+    line = assert_fault(run, facts, "the disk is full")
+    assert "the previous database (if any) was kept" in line
+    assert facts.read_bytes() == old_facts
+    assert not list(tiny_fs.glob(".facts.sqlite3.*.tmp")), "the half-built temporary file must be removed"
+
+    state = _state(tiny_fs)
+    run = run_cli(tiny_fs, "ask", "stats")
+    assert_fault(run, state, "the disk is full")
+    assert not state.exists(), "no empty state file is left behind"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 
@@ -9,11 +11,14 @@ from bot.answers.answers import Answers
 from bot.config import Settings
 from bot.discord.delivery import Delivery
 from bot.discord.views import buttons_for
+from bot.facts.dbfaults import reported
 from bot.facts.ingest import ensure_database
 from bot.facts.store import FactStore
 from bot.moderation.limits import Limits
 from bot.moderation.state import ModerationStore
 from bot.search.searcher import Searcher
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,16 +33,37 @@ class Services:
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
-        """Build the fact database if `data/` changed, open both databases, wire the answers."""
-        ensure_database(settings.data_dir, settings.database_path)
+        """Build the fact database if `data/` changed, open both databases, wire the answers.
+
+        A file that cannot be used raises `DatabaseFault` (one line), after closing whatever was
+        already open: an open aiosqlite connection would keep the process alive.
+        """
+        ensure_fact_database(settings)
         store = await FactStore.open(settings.database_path)
-        moderation = await ModerationStore.open(settings.state_database_path)
-        await moderation.prune(settings.stats_retention_days)  # retention, at start-up (and daily: cogs)
+        try:
+            moderation = await ModerationStore.open(
+                settings.state_database_path, lock_timeout=settings.state_lock_timeout_seconds
+            )
+        except BaseException:
+            await store.close()
+            raise
+        try:
+            await moderation.prune(settings.stats_retention_days)  # retention, at start-up (and daily: cogs)
+        except sqlite3.Error as exc:  # it took writes a moment ago: a passing lock; the daily run retries
+            log.warning("could not prune query statistics at start-up: %s", exc)
         answers = Answers(Searcher(store))
         return cls(
             settings, store, answers, moderation, Delivery(settings.notice_text, settings.crisis_text, buttons_for)
         )
 
     async def close(self) -> None:
-        await self.store.close()
-        await self.moderation.close()
+        try:
+            await self.store.close()
+        finally:
+            await self.moderation.close()
+
+
+def ensure_fact_database(settings: Settings) -> None:
+    """Rebuild the fact database when `data/` changed; a full or read-only volume is a `DatabaseFault`."""
+    with reported("fact database", settings.database_path, "the previous database (if any) was kept"):
+        ensure_database(settings.data_dir, settings.database_path)

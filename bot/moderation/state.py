@@ -32,6 +32,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.facts.dbfaults import open_connection, rollback_on_error
 from bot.moderation.migrate import migrate
 
 MIN_ASKERS = 3  # distinct members before a query's text appears in /stats
@@ -64,22 +65,17 @@ class Stats:
     queries_hidden: int = 0  # distinct queries not (yet) asked by MIN_ASKERS members: counted, not shown
 
 
+@rollback_on_error
 class ModerationStore:
-    """Async access to the moderator-state database."""
+    """Async access to the moderator-state database (a failed write rolls back, then raises)."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
     @classmethod
-    async def open(cls, path: Path) -> ModerationStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, timeout=10)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA busy_timeout = 10000")
-        await conn.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten, not left in free pages
-        await migrate(conn)
-        return cls(conn)
+    async def open(cls, path: Path, lock_timeout: float = 5.0) -> ModerationStore:
+        """Open, create or migrate the file; damaged, locked (past `lock_timeout` s) or unwritable: `DatabaseFault`."""
+        return cls(await open_connection(path, what="moderation state", prepare=_prepare, lock_timeout=lock_timeout))
 
     async def close(self) -> None:
         await self._conn.close()
@@ -319,6 +315,13 @@ class ModerationStore:
     async def checkpoint(self) -> None:
         """Fold the WAL into the database file and empty it, so no copy of deleted rows stays behind."""
         await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+async def _prepare(conn: aiosqlite.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    await conn.execute("PRAGMA journal_mode = WAL")
+    await conn.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten, not left in free pages
+    await migrate(conn)
 
 
 def _asker(secret: bytes, guild_id: int, user_id: int) -> str:
