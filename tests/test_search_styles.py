@@ -65,8 +65,8 @@ async def test_recall_overall(quality: Quality) -> None:
 
 
 async def test_answerability_rates(quality: Quality) -> None:
-    # measured: 65 % of unanswerable questions get answered=false, 21 % of answerable ones do
-    assert quality.true_refusals >= 0.60, quality.true_refusals
+    # measured: 84 % of unanswerable questions get answered=false, 20 % of answerable ones do
+    assert quality.true_refusals >= 0.78, quality.true_refusals
     assert quality.false_refusals <= 0.25, quality.false_refusals
 
 

@@ -32,6 +32,7 @@ _ASKS = re.compile(
     r"please|looking for|need to know|does anyone|is there|are there)\b",
     re.IGNORECASE,
 )
+_ABBREVIATION = re.compile(r"\b[A-Z][A-Z0-9]{1,5}s?\b")
 _NAME = re.compile(r"(?<=[a-z,;:)] )([A-Z][a-z]+(?:[-'][A-Za-z]+)?)")
 
 
@@ -42,6 +43,7 @@ class Focus:
     query: str  # the question(s), with the sentence a thin question leans on
     context: str = ""  # the other sentences, to count for little
     names: frozenset[str] = field(default_factory=frozenset)  # lower-cased words written as names
+    abbreviations: frozenset[str] = field(default_factory=frozenset)  # lower-cased words written in capitals
     reduced: bool = False  # whether anything was set aside
 
 
@@ -61,6 +63,11 @@ def content_words(text: str) -> list[str]:
     return [w for w in tokenize(text) if w not in STOPWORDS]
 
 
+def abbreviations_in(text: str) -> frozenset[str]:
+    """Words written in capitals ("OCD", "PTSD", "SSRIs"): abbreviations, which name topics."""
+    return frozenset(m.lower() for m in _ABBREVIATION.findall(text))
+
+
 def names_in(text: str) -> frozenset[str]:
     """Words capitalised in the middle of a sentence: names, which are never typos to correct."""
     return frozenset(m.lower() for m in _NAME.findall(text))
@@ -75,9 +82,10 @@ def focus(text: str) -> Focus:
     """The part of `text` that asks something; a short text is kept whole."""
     text = head_and_tail(text)
     names = names_in(text)
+    capitals = abbreviations_in(text)
     parts = sentences(text)
     if len(tokenize(text)) <= SHORT_WORDS or len(parts) <= 1:
-        return Focus(text, names=names)
+        return Focus(text, names=names, abbreviations=capitals)
     asked = [i for i, s in enumerate(parts) if is_question(s) and content_words(s)]
     if not asked:  # no question: the sentences that say the most, in order
         ranked = sorted(range(len(parts)), key=lambda i: -len(content_words(parts[i])))
@@ -91,7 +99,7 @@ def focus(text: str) -> Focus:
     keep = sorted(set(keep))
     query = _first_words(" ".join(parts[i] for i in keep), FOCUS_WORDS)
     context = _first_words(" ".join(s for i, s in enumerate(parts) if i not in keep), CONTEXT_WORDS)
-    return Focus(query, context, names, reduced=True)
+    return Focus(query, context, names, capitals, reduced=True)
 
 
 def _first_words(text: str, limit: int) -> str:

@@ -258,7 +258,7 @@ class Searcher:
             for rowid, (score, coverage, similarity) in best
             if rowid in facts
         ]
-        result.answered, result.not_covered = judge(result.hits, groups)
+        result.answered, result.not_covered = judge(result.hits, groups, focused.abbreviations)
         if not result.hits:
             result.suggestions = self.suggest([g.typed for g in groups])
         return result

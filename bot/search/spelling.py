@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from lemminflect import getAllLemmas
 from spellchecker import WordFrequency
 
 
@@ -43,3 +44,18 @@ def english_rarity(word: str) -> float:
     """How rare a word is in English, as -log10 of its share (about 2 for "the", 9 for unknown words)."""
     counts, total = _frequencies()
     return -math.log10(max(counts.get(word, 0), 1) / total)
+
+
+@lru_cache(maxsize=50_000)
+def parts_of_speech(word: str) -> frozenset[str]:
+    """The parts of speech an English word can be ({"NOUN", "VERB"} for "drive"); empty when unknown.
+
+    From lemminflect's bundled lexicon (MIT), which lists each English word's readings.
+    """
+    return frozenset(getAllLemmas(word))
+
+
+@lru_cache(maxsize=50_000)
+def noun_lemmas(word: str) -> tuple[str, ...]:
+    """The base forms of `word` read as a noun ("problems" → "problem"); empty when it is no noun."""
+    return tuple(getAllLemmas(word, upos="NOUN").get("NOUN", ()))

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from bot.facts.models import FactRecord
 from bot.search.ranking import Group
-from bot.search.spelling import english_rarity
+from bot.search.spelling import english_rarity, noun_lemmas, parts_of_speech
 from bot.search.text import STOPWORDS, stems_of
 
 
@@ -30,22 +30,37 @@ class Scored(Protocol):
     @property
     def similarity(self) -> float: ...
 
-KEY_RARITY = 4.6  # -log10 English share: "pregnancy" 5.3 and "bladder" 5.6 are key ideas, "problem" 3.8 is not
+KEY_RARITY = 4.2  # -log10 English share of a noun: "coffee" 4.2 and "pregnancy" 5.3 name topics, "time" 2.9 does not
 TOP_FACTS = 3
-STRONG_SIMILARITY = 0.65  # a top fact this close in meaning answers even when a key word is not in it
-MIN_KEY_LETTERS = 4  # "ur", "rn", "wat": chat words, not topics
+STRONG_SIMILARITY = 0.7  # a top fact this close in meaning answers even when a key word is not in it
+MIN_KEY_LETTERS = 3  # "ur", "rn": chat words, not topics; "fog" is one
+TECHNICAL_LETTERS = 7  # a word no lexicon knows names a topic when it is this long ("naltrexone")...
+TECHNICAL_RARITY = 6.0  # ... and rare or absent in English (short unknowns are chat words and typos)
 MIN_SCORE = 0.75
 MIN_SIMILARITY = 0.15  # below this the best fact shares words with the question but not its meaning
 
 
-def is_key(group: Group) -> bool:
-    """An idea the store never mentions, in a word that carries a topic (not "roughly", "keep")."""
-    words = [w for w in group.typed.split() if w not in STOPWORDS and w.isalpha() and len(w) >= MIN_KEY_LETTERS]
-    return (
-        group.kind in ("word", "alias", "corrected")
-        and group.docs == 0
-        and any(english_rarity(w) >= KEY_RARITY for w in words)
-    )
+def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
+    """An idea the store never mentions, named by a word that carries a topic.
+
+    Topics are named by nouns ("pregnancy", "coffee", "dementia"), abbreviations written in capitals
+    ("OCD") and long technical words no English word list has ("naltrexone"); the adjectives, verbs
+    and adverbs of a story or a paraphrase ("anxious", "finishing", "roughly") are not topics.
+    """
+    if group.kind not in ("word", "alias", "corrected") or group.docs != 0:
+        return False
+    return any(_names_a_topic(w, abbreviations) for w in group.typed.split() if w not in STOPWORDS and w.isalpha())
+
+
+def _names_a_topic(word: str, abbreviations: frozenset[str]) -> bool:
+    if word in abbreviations:
+        return True
+    readings = parts_of_speech(word)
+    if readings:
+        # the base form's rarity: "problems" is as generic as "problem"
+        rarity = min(english_rarity(form) for form in (word, *noun_lemmas(word)))
+        return "NOUN" in readings and len(word) >= MIN_KEY_LETTERS and rarity >= KEY_RARITY
+    return len(word) >= TECHNICAL_LETTERS and english_rarity(word) >= TECHNICAL_RARITY
 
 
 def covered(group: Group, fact_stems: Sequence[set[str]], joined: Sequence[str]) -> bool:
@@ -57,13 +72,15 @@ def covered(group: Group, fact_stems: Sequence[set[str]], joined: Sequence[str])
     return False
 
 
-def judge(hits: Sequence[Scored], groups: Sequence[Group]) -> tuple[bool, list[str]]:
+def judge(
+    hits: Sequence[Scored], groups: Sequence[Group], abbreviations: frozenset[str] = frozenset()
+) -> tuple[bool, list[str]]:
     """(answered, not_covered) from the best hits and the query's ideas."""
     top = hits[:TOP_FACTS]
     stems = [stems_of(h.fact.text) for h in top]
     fact_stems = [set(s) for s in stems]
     joined = [" " + " ".join(s) + " " for s in stems]
-    keys = [g for g in groups if is_key(g)]
+    keys = [g for g in groups if is_key(g, abbreviations)]
     not_covered = list(dict.fromkeys(g.typed for g in keys if not covered(g, fact_stems, joined)))
     if not top:
         return False, not_covered
