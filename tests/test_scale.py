@@ -8,6 +8,7 @@ import itertools
 import json
 import tomllib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +190,29 @@ def _reference_conflicts(facts: Sequence[FactRecord]) -> list[tuple[FactRecord, 
 async def test_conflicts_match_the_pairwise_definition(store: FactStore) -> None:
     facts = sorted((await store.facts_by_rowid(list(range(1, 161)))).values(), key=lambda f: f.rowid)
     assert _conflicts(facts) == _reference_conflicts(facts)
+
+
+async def test_large_store_path_searches_an_approximate_vector_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above MEMORY_VECTORS facts the store memory-maps a usearch index built at ingest; recall holds."""
+    import bot.facts.ingest as ingest_module
+    import bot.facts.store as store_module
+    from bot.facts.ingest import build_database
+
+    monkeypatch.setattr(ingest_module, "MEMORY_VECTORS", 10)
+    monkeypatch.setattr(store_module, "MEMORY_VECTORS", 10)
+    db = tmp_path / "facts.sqlite3"
+    report = build_database(ROOT / "data", db)
+    indexes = sorted(p.name for p in tmp_path.glob("facts.*.usearch"))
+    assert indexes == [f"facts.{report.data_hash}.usearch"]
+    build_database(ROOT / "data", db)  # unchanged data: the index file is reused, not rebuilt or duplicated
+    assert sorted(p.name for p in tmp_path.glob("facts.*.usearch")) == indexes
+    store = await FactStore.open(db)
+    try:
+        assert store.vectors is None and store.vector_index is not None
+        answerable = [q for q in _queries("devset_styles.toml") if q["expect"]][:60]
+        at1, at5 = await _recall(Searcher(store), answerable)
+        assert at5 >= 0.85, (at1, at5)
+    finally:
+        await store.close()

@@ -27,6 +27,7 @@ from bot.facts.citations import resolve_citations
 from bot.facts.concept_page import ConceptPage, parse_file
 from bot.facts.datafiles import load_aliases, load_compare, load_papers, load_protocols
 from bot.facts.errors import ParseError
+from bot.facts.vector_index import MEMORY_VECTORS, ensure_index, index_name, remove_stale
 
 # Bump when the schema or the derived tables change, so existing databases get rebuilt.
 BUILD_VERSION = "5"
@@ -152,7 +153,12 @@ def check_data(data_dir: Path) -> BuildReport:
 
 
 def build_database(
-    data_dir: Path, db_path: Path, *, vectors: bool = True, progress: vectors_module.Progress | None = None
+    data_dir: Path,
+    db_path: Path,
+    *,
+    vectors: bool = True,
+    progress: vectors_module.Progress | None = None,
+    encode: vectors_module.Encode | None = None,
 ) -> BuildReport:
     """Parse `data/` and swap a freshly built database in at `db_path`.
 
@@ -172,15 +178,19 @@ def build_database(
             try:
                 with conn:
                     report.embedded, report.embeddings_cached = vectors_module.insert_vectors(
-                        conn, cache, progress=progress
+                        conn, cache, encode, progress=progress
                     )
                     conn.execute(
                         "INSERT INTO meta(key, value) VALUES ('embedding_model', ?)", (embedding.MODEL_ID,)
                     )
+                    if report.total_facts > MEMORY_VECTORS:
+                        index = ensure_index(conn, db_path, report.data_hash)
+                        conn.execute("INSERT INTO meta(key, value) VALUES ('vector_index', ?)", (index,))
             finally:
                 cache.close()
         conn.close()
         os.replace(tmp, db_path)
+        remove_stale(db_path, index_name(db_path, report.data_hash) if report.total_facts > MEMORY_VECTORS else None)
     except BaseException:
         conn.close()
         tmp.unlink(missing_ok=True)

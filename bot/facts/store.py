@@ -16,7 +16,7 @@ import aiosqlite
 import numpy as np
 import numpy.typing as npt
 
-from bot.facts import embedding
+from bot.facts import embedding, vector_index
 from bot.facts.models import (
     CitationRecord,
     ConceptRecord,
@@ -27,6 +27,7 @@ from bot.facts.models import (
     ProtocolStage,
     SourceRecord,
 )
+from bot.facts.vector_index import MEMORY_VECTORS
 
 _FACT_COLUMNS = """
     f.rowid, f.id, f.type, f.text, f.position, c.name AS concept,
@@ -38,8 +39,6 @@ _SOURCE_COLUMNS = (
 )
 # SQLite limits bound parameters per statement; long IN lists go in chunks of this size.
 _IN_CHUNK = 500
-# Up to this many facts, every fact vector is held in memory (150 MB at 100 000 facts).
-MEMORY_VECTORS = 100_000
 
 
 RowidRange = tuple[int, int]  # inclusive (first, last) fact rowid
@@ -72,6 +71,7 @@ class FactStore:
         self.concept_ranges: dict[str, RowidRange] = {}
         self.vector_rowids: npt.NDArray[np.int64] | None = None
         self.vectors: embedding.Vectors | None = None
+        self.vector_index: Any = None  # usearch index view on large stores (`bot.facts.vector_index`)
 
     @classmethod
     async def open(cls, path: Path) -> FactStore:
@@ -103,9 +103,14 @@ class FactStore:
     async def _load_vectors(self) -> None:
         """Fact vectors in memory (row i is fact `vector_rowids[i]`) for exact cosine search.
 
-        Stores above `MEMORY_VECTORS` facts keep theirs on disk only; search then runs lexically.
+        Stores above `MEMORY_VECTORS` facts keep theirs on disk and open their approximate index instead.
         """
-        if self.meta.get("embedding_model") != embedding.MODEL_ID or self.fact_count > MEMORY_VECTORS:
+        if self.meta.get("embedding_model") != embedding.MODEL_ID:
+            return
+        if self.fact_count > MEMORY_VECTORS:
+            name = self.meta.get("vector_index")
+            if name and (self.path.parent / name).exists():
+                self.vector_index = vector_index.open_view(self.path.parent / name)
             return
         rows = await self._rows("SELECT rowid, vector FROM fact_vectors ORDER BY rowid")
         self.vector_rowids = np.array([r["rowid"] for r in rows], dtype=np.int64)
@@ -203,6 +208,11 @@ class FactStore:
     async def facts_by_rowid(self, rowids: Sequence[int]) -> dict[int, FactRecord]:
         rows = await self._rows_in(f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.rowid IN ({{marks}})", rowids)
         return {row["rowid"]: _fact(row) for row in rows}
+
+    async def vectors_of(self, rowids: Sequence[int]) -> dict[int, embedding.Vectors]:
+        """Stored vectors of some facts (large stores, where they are not all in memory)."""
+        rows = await self._rows_in("SELECT rowid, vector FROM fact_vectors WHERE rowid IN ({marks})", list(rowids))
+        return {r["rowid"]: embedding.from_blobs([r["vector"]])[0] for r in rows}
 
     async def fact(self, fact_id: str) -> FactRecord | None:
         rows = await self._rows(f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.id = ?", (fact_id.strip().lower(),))

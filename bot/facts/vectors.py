@@ -18,6 +18,7 @@ from bot.facts import embedding
 
 CHUNK = 2048  # facts read, embedded and written per step (bounded memory at any store size)
 Progress = Callable[[int, int], None]
+Encode = Callable[[Sequence[str]], embedding.Vectors]
 
 
 def cache_path(db_path: Path) -> Path:
@@ -49,7 +50,7 @@ def _chunks(conn: sqlite3.Connection) -> Iterator[list[tuple[int, str]]]:
 def insert_vectors(
     conn: sqlite3.Connection,
     cache: sqlite3.Connection,
-    encode: Callable[[Sequence[str]], embedding.Vectors] | None = None,
+    encode: Encode | None = None,
     progress: Progress | None = None,
 ) -> tuple[int, int]:
     """Fill `fact_vectors` for every fact; returns (embedded now, taken from the cache)."""

@@ -1,13 +1,16 @@
-"""Semantic retrieval: cosine similarity between the query's sentence embedding and every fact's.
+"""Semantic retrieval: cosine similarity between the query's sentence embedding and the facts'.
 
-The fact vectors are computed at ingest (`bot.facts.vectors`) and held by the open store; the query
-is embedded here, in a worker thread so the event loop never waits on the model. On a store that
-keeps no vectors in memory this answers nothing and search runs on lexical evidence alone.
+The fact vectors are computed at ingest (`bot.facts.vectors`). A store of up to `MEMORY_VECTORS` facts
+holds them all in memory and is searched exactly; a larger one has an HNSW index (usearch, int8) built
+at ingest and memory-mapped, and the similarity of any other candidate is computed from its stored
+vector. The query is embedded in a worker thread so the event loop never waits on the model.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -16,35 +19,56 @@ from bot.facts import embedding
 from bot.facts.store import FactStore
 
 
+@dataclass(frozen=True)
+class Semantic:
+    """One query's semantic evidence: its vector and the nearest facts as (rowid, cosine), best first."""
+
+    vector: npt.NDArray[np.float32]
+    near: list[tuple[int, float]]
+
+
 class DenseIndex:
-    """Exact cosine search over the store's in-memory fact vectors."""
+    """Exact cosine search over in-memory vectors, or the store's approximate index on large stores."""
 
     def __init__(self, store: FactStore) -> None:
+        self.store = store
         self.rowids = store.vector_rowids
         self.vectors = store.vectors
         self._position = {int(r): i for i, r in enumerate(self.rowids)} if self.rowids is not None else {}
 
     @property
     def available(self) -> bool:
-        return self.vectors is not None and len(self._position) > 0
+        return (self.vectors is not None and len(self._position) > 0) or self.store.vector_index is not None
 
-    async def similarities(self, text: str) -> npt.NDArray[np.float32] | None:
-        """Cosine of `text` with every fact, in `rowids` order (None without vectors or text)."""
+    async def query(self, text: str, k: int) -> Semantic | None:
+        """The `k` facts nearest in meaning to `text` (None without vectors or text)."""
         if not self.available or not text.strip():
             return None
-        assert self.vectors is not None
-        query = (await asyncio.to_thread(embedding.encoder().encode, [text]))[0]
-        sims: npt.NDArray[np.float32] = self.vectors @ query
-        return sims
+        vector = (await asyncio.to_thread(embedding.encoder().encode, [text]))[0]
+        if self.vectors is not None and self.rowids is not None:
+            sims = self.vectors @ vector
+            k = min(k, len(sims))
+            best = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+            best = best[np.argsort(-sims[best], kind="stable")]
+            return Semantic(vector, [(int(self.rowids[i]), float(sims[i])) for i in best])
+        index = self.store.vector_index
+        assert index is not None
+        found = await asyncio.to_thread(index.search, vector, k)
+        near = [(int(key), 1.0 - float(d)) for key, d in zip(found.keys, found.distances, strict=True)]
+        return Semantic(vector, near)
 
-    def top(self, sims: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
-        """The `k` most similar facts as (rowid, cosine), best first."""
-        assert self.rowids is not None
-        k = min(k, len(sims))
-        best = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-        best = best[np.argsort(-sims[best], kind="stable")]
-        return [(int(self.rowids[i]), float(sims[i])) for i in best]
-
-    def of(self, sims: npt.NDArray[np.float32], rowid: int) -> float:
-        position = self._position.get(rowid)
-        return float(sims[position]) if position is not None else 0.0
+    async def similarities(self, semantic: Semantic, rowids: Sequence[int]) -> dict[int, float]:
+        """Cosine of the query with each of `rowids` (facts without a vector count 0)."""
+        out = dict(semantic.near)
+        missing = [r for r in rowids if r not in out]
+        if not missing:
+            return out
+        if self.vectors is not None:
+            for rowid in missing:
+                position = self._position.get(rowid)
+                out[rowid] = float(self.vectors[position] @ semantic.vector) if position is not None else 0.0
+            return out
+        stored = await self.store.vectors_of(missing)
+        for rowid in missing:
+            out[rowid] = float(stored[rowid] @ semantic.vector) if rowid in stored else 0.0
+        return out

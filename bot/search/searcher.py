@@ -20,14 +20,12 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.facts.models import FactRecord
 from bot.facts.store import FactStore, RowidRange
-from bot.search.dense import DenseIndex
+from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.ranking import Group, Plan, match, pool_bm25
 from bot.search.spelling import is_english
@@ -241,7 +239,7 @@ class Searcher:
             group.docs = min(total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in sequences[id(group)]))
         found = [g for g in every if g.docs > 0]
         result.unknown = [g.typed for g in groups if g.docs == 0 and g.kind != "intent"]
-        sims = await self.dense.similarities(result.query) if tokenize(result.query) else None
+        sims = await self.dense.query(result.query, SEMANTIC_CANDIDATES) if tokenize(result.query) else None
         if not any(g.kind not in SOFT_KINDS for g in found) and sims is None:
             result.suggestions = self.suggest([g.typed for g in groups if g.kind != "intent"])
             return result
@@ -302,14 +300,13 @@ class Searcher:
     async def _fuse(
         self,
         scored: dict[int, tuple[float, float, float]],
-        sims: npt.NDArray[np.float32],
+        sims: Semantic,
         found: list[Group],
         total: int,
         typed: list[str],
     ) -> dict[int, tuple[float, float, float]]:
         """Add semantic evidence: the nearest facts join the pool, every fact gains `SEMANTIC_WEIGHT` × cosine."""
-        near = self.dense.top(sims, SEMANTIC_CANDIDATES)
-        extra = [rowid for rowid, _ in near if rowid not in scored]
+        extra = [rowid for rowid, _ in sims.near if rowid not in scored]
         fused = dict(scored)
         if extra:
             plan = Plan.of(found, total, typed) if found else None
@@ -320,8 +317,9 @@ class Searcher:
         # the meaning decides; a query the facts' own words answer keeps its lexical order.
         best_coverage = max((c for _, c, _ in scored.values()), default=0.0)
         weight = SEMANTIC_WEIGHT + (SEMANTIC_WEIGHT_UNCOVERED - SEMANTIC_WEIGHT) * (1.0 - best_coverage)
+        similarities = await self.dense.similarities(sims, list(fused))
         for rowid, (score, coverage, _) in fused.items():
-            similarity = self.dense.of(sims, rowid)
+            similarity = similarities.get(rowid, 0.0)
             fused[rowid] = (score + weight * similarity, coverage, similarity)
         return fused
 
