@@ -21,6 +21,20 @@ from bot.search.searcher import SearchResult
 from bot.search.text import normalize, tokenize
 
 FACT_ID = re.compile(r"^(?:id:)?\s*([a-z]-[0-9a-f]{6,40})$", re.IGNORECASE)
+# The query as the answer's title shows it, whole up to this length (Discord's title limit is 256):
+# the ◀ ▶ buttons read a long query back from there (`bot.discord.views.PageButton`).
+TITLE_QUERY_CHARS = 240
+_TITLE = re.compile(r"Facts for “(.*)”", re.DOTALL)
+
+
+def fact_title(query: str) -> str:
+    return f"Facts for “{clip(query, TITLE_QUERY_CHARS)}”"
+
+
+def query_in_title(title: str | None) -> str | None:
+    """The query a `/fact` answer's title shows (cut with … when it was longer), or None."""
+    match = _TITLE.fullmatch(title or "")
+    return match.group(1) if match else None
 
 
 class FactAnswers(AnswerBase):
@@ -48,7 +62,7 @@ class FactAnswers(AnswerBase):
         pages = (len(result.hits) + PAGE_SIZE - 1) // PAGE_SIZE
         page = max(0, min(page, pages - 1))
         shown = result.hits[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-        embed = answer_embed(f"Facts for “{clip(cleaned, 200)}”", self._search_note(result))
+        embed = answer_embed(fact_title(cleaned), self._search_note(result))
         for rank, hit in enumerate(shown, page * PAGE_SIZE + 1):
             name, value = fact_field(hit.fact, rank)
             embed.add_field(name=name, value=value, inline=False)
@@ -116,7 +130,8 @@ class FactAnswers(AnswerBase):
                 suggestion = " ".join([*words[:-1], completed])
                 choices.append(Choice(clip(suggestion, CHOICE_TEXT), clip(suggestion, CHOICE_TEXT)))
                 words = [*words[:-1], completed]
-        result = await self.searcher.search(" ".join(words), limit=CHOICES - len(choices))
+        # words only: a keystroke must not wait for the sentence model
+        result = await self.searcher.search(" ".join(words), limit=CHOICES - len(choices), semantic=False)
         for hit in result.hits:
             choices.append(Choice(clip(f"{hit.fact.id} · {hit.fact.text}", CHOICE_TEXT), hit.fact.id))
         return choices[:CHOICES]

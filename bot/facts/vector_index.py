@@ -17,7 +17,7 @@ import numpy as np
 
 from bot.facts import embedding
 
-MEMORY_VECTORS = 100_000  # up to this many facts, every vector is held in memory (150 MB at 100 000)
+MEMORY_VECTORS = 20_000  # up to this many facts, every vector is held in memory (30 MB) and searched exactly
 CHUNK = 20_000
 CONNECTIVITY, EXPANSION_ADD, EXPANSION_SEARCH = 16, 64, 64
 

@@ -224,8 +224,11 @@ class Searcher:
 
     # --- retrieval ------------------------------------------------------------------------------
 
-    async def search(self, query: str, limit: int = 25) -> SearchResult:
-        """The best facts for what someone wrote: lexical and semantic evidence in one score."""
+    async def search(self, query: str, limit: int = 25, *, semantic: bool = True) -> SearchResult:
+        """The best facts for what someone wrote: lexical and semantic evidence in one score.
+
+        `semantic=False` (autocomplete, on every keystroke) skips the query embedding: words only.
+        """
         focused = focus(normalize(head_and_tail(query), limit=LONG_TEXT_CHARS))
         groups, result = self.analyse(focused.query, focused.names)
         if focused.reduced:
@@ -239,7 +242,8 @@ class Searcher:
             group.docs = min(total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in sequences[id(group)]))
         found = [g for g in every if g.docs > 0]
         result.unknown = [g.typed for g in groups if g.docs == 0 and g.kind != "intent"]
-        sims = await self.dense.query(result.query, SEMANTIC_CANDIDATES) if tokenize(result.query) else None
+        wanted = semantic and bool(tokenize(result.query))
+        sims = await self.dense.query(result.query, SEMANTIC_CANDIDATES) if wanted else None
         if not any(g.kind not in SOFT_KINDS for g in found) and sims is None:
             result.suggestions = self.suggest([g.typed for g in groups if g.kind != "intent"])
             return result
