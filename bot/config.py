@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     cooldown_uses: int = Field(default=5, ge=1, description="Commands a user may run per cooldown window.")
     cooldown_seconds: float = Field(default=30.0, gt=0)
     mod_log_channel_id: int | None = Field(default=None, description="Channel that receives fact reports.")
+    discord_retry_min_seconds: float = Field(
+        default=2.0, gt=0, le=3600, description="First wait before retrying when Discord cannot be reached."
+    )
+    discord_retry_max_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="Longest wait between retries (the wait doubles up to this)."
+    )
     stats_retention_days: int = Field(default=90, ge=1, description="Query statistics older than this are deleted.")
     autoreply_threshold: float = Field(default=0.45, ge=0, le=1)
     message_content_intent: bool = Field(

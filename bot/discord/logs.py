@@ -41,3 +41,9 @@ def setup_logging(settings: Settings) -> None:
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
     logging.getLogger("discord").setLevel(max(logging.INFO, root.level))
+    logging.getLogger("discord.client").addFilter(_no_voice_notice)
+
+
+def _no_voice_notice(record: logging.LogRecord) -> bool:
+    """discord.py warns at every start that voice needs PyNaCl; this bot never joins voice."""
+    return "voice will NOT be supported" not in str(record.msg)

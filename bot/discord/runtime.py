@@ -13,7 +13,6 @@ import time
 import uuid
 from typing import Any
 
-import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -21,10 +20,13 @@ from discord.ext import commands
 
 from bot.answers.render import message_reply
 from bot.config import Settings, require_token
+from bot.discord import outage
 from bot.discord.health import write_heartbeat
 from bot.discord.logs import setup_logging
 from bot.discord.services import Services
 from bot.discord.views import DYNAMIC_ITEMS
+from bot.facts.dbfaults import reported
+from bot.facts.ingest import build_database, data_hash, stored_hash
 
 log = logging.getLogger("factbot")
 COGS = ("cogs.facts", "cogs.forum", "cogs.moderation")
@@ -78,17 +80,25 @@ class FactBotMixin:
     def _init_factbot(self, settings: Settings) -> None:
         self.settings = settings
         self._heartbeat_task: asyncio.Task[None] | None = None
-        self._services_closing: asyncio.Future[None] | None = None
+        self._extensions_loaded = False
         self.synced = False
 
     async def setup_hook(self) -> None:
+        """Runs on every login attempt (a login that failed half-way is retried): idempotent."""
         bot: commands.Bot = self  # type: ignore[assignment]
-        self.services = await Services.open(self.settings)
-        bot.add_dynamic_items(*DYNAMIC_ITEMS)
-        for extension in COGS:
-            await bot.load_extension(extension)
+        if getattr(self, "services", None) is None:
+            self.services = await Services.open(self.settings)
+        if not self._extensions_loaded:
+            bot.add_dynamic_items(*DYNAMIC_ITEMS)
+            for extension in COGS:
+                await bot.load_extension(extension)
+            self._extensions_loaded = True
         await self.sync_commands()
-        self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
+        self.start_heartbeat()
+
+    def start_heartbeat(self) -> None:
+        if self._heartbeat_task is None:
+            self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
 
     async def sync_commands(self) -> None:
         """Sync only when what Discord holds (GET) differs from the tree, per guild or globally."""
@@ -130,7 +140,7 @@ class FactBotMixin:
                 shards = bot.shards.values()
                 live = bool(shards) and all(not s.is_closed() for s in shards)
             else:
-                live = bot.ws is not None
+                live = bot.ws is not None and bot.ws.open  # the old socket stays set while reconnecting
             connected = bot.is_ready() and not bot.is_closed() and live
         write_heartbeat(
             self.settings.health_file,
@@ -156,19 +166,23 @@ class FactBotMixin:
         self.write_heartbeat()
 
     async def close(self) -> None:
+        """The Discord side only: `_serve` owns the databases and closes them after this."""
         bot: commands.Bot = self  # type: ignore[assignment]
         if self._heartbeat_task:
             self._heartbeat_task.cancel()
         for view in list(bot.persistent_views):
             view.stop()
         await super().close()  # type: ignore[misc]
-        # close() runs twice on a signal (the handler, then `async with`): close the databases once,
-        # fully, or an aiosqlite worker thread keeps the interpreter alive after the loop ends.
-        if self._services_closing is None and getattr(self, "services", None) is not None:
-            self._services_closing = asyncio.ensure_future(self.services.close())
-        if self._services_closing is not None:
-            await asyncio.shield(self._services_closing)
         write_heartbeat(self.settings.health_file, shard_ids=None, latency_ms=None, connected=False)
+
+    async def forget_session(self) -> None:
+        """After a failed login attempt: drop the half-made HTTP session so the next attempt starts clean."""
+        bot: commands.Bot = self  # type: ignore[assignment]
+        with contextlib.suppress(Exception):
+            await bot.http.close()
+        bot.http.clear()
+        bot.http.connector = discord.utils.MISSING
+        self.write_heartbeat(connected=False)
 
 
 class FactBot(FactBotMixin, commands.Bot):
@@ -266,42 +280,82 @@ def point_at_discord(settings: Settings) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
+STOP_SECONDS = 2.5  # SIGTERM to exit, whatever the bot is doing; compose waits 15 s, the issue allows 3
+
+
 async def _serve(settings: Settings, token: str) -> None:
+    """Open the databases, then connect (waiting out outages) until SIGTERM/SIGINT; then close everything."""
+    services = await Services.open(settings, build=False)  # a bad file is one line before any network traffic
     bot = create_bot(settings)
+    bot.services = services
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
-
-    closing: list[asyncio.Task[None]] = []
 
     def stop(signame: str) -> None:
         if not stopping.is_set():
             log.info("%s received; shutting down", signame)
             stopping.set()
-            closing.append(loop.create_task(bot.close()))
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop, sig.name)
-    async with bot:
-        try:
-            await bot.start(token)
-        except (aiohttp.ClientConnectionError, ConnectionError):
-            if not stopping.is_set():
-                raise  # a real network failure; a stop during login is not one
-    await asyncio.gather(*closing, return_exceptions=True)
+    serving = asyncio.create_task(_connect(bot, settings, token))
+    stopped = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if serving.done() and not stopping.is_set():
+            serving.result()  # LoginFailure, PrivilegedIntentsRequired: reported by `run`
+    finally:
+        stopped.cancel()
+        await _shutdown(bot, services, serving, time.monotonic() + STOP_SECONDS)
+
+
+async def _connect(bot: FactBot | ShardedFactBot, settings: Settings, token: str) -> None:
+    bot.start_heartbeat()  # the health file says "disconnected" from the first second, not "missing"
+    await outage.until_reachable(settings, token, lambda: bot.login(token), bot.forget_session)
+    await bot.connect(reconnect=True)
+
+
+async def _shutdown(
+    bot: FactBot | ShardedFactBot, services: Services, serving: asyncio.Task[None], deadline: float
+) -> None:
+    """Cancel whatever the bot was doing (a backoff sleep, a handshake), close Discord, then the databases."""
+    serving.cancel()
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(serving, timeout=max(0.1, deadline - time.monotonic() - 1.0))
+    try:
+        await asyncio.wait_for(bot.close(), timeout=max(0.1, deadline - time.monotonic() - 0.5))
+    except Exception as exc:  # TimeoutError included
+        log.warning("Discord connection not closed cleanly (%s); closing the databases anyway", outage.reason(exc))
+    await services.close()
+    write_heartbeat(bot.settings.health_file, shard_ids=None, latency_ms=None, connected=False)
 
 
 def run(settings: Settings) -> int:
-    """`python -m bot run`: one clear line and exit 2 when the token is missing; 0 after a clean stop."""
+    """`python -m bot run`: 0 after a clean stop; 2 with one line for a bad token, intent or file."""
     token = require_token(settings)
     setup_logging(settings)
     point_at_discord(settings)
+    outage.install(settings)
     started = time.monotonic()
+    # Before the event loop, so SIGTERM mid-build unwinds (bot.cli) and the half-built file is removed.
+    with reported("fact database", settings.database_path, "the previous database (if any) was kept"):
+        if stored_hash(settings.database_path) != data_hash(settings.data_dir):
+            log.info("fact database out of date: rebuilding %s from %s", settings.database_path, settings.data_dir)
+            build_database(settings.data_dir, settings.database_path)
     try:
         asyncio.run(_serve(settings, token))
     except discord.LoginFailure:
         print(
-            "error: Discord rejected DISCORD_TOKEN: check it in the developer portal (Bot → Reset Token)",
+            "error: Discord rejected DISCORD_TOKEN (401 Unauthorized): check it in the developer portal "
+            "(Bot → Reset Token); not retrying",
+            file=sys.stderr,
+        )
+        return 2
+    except discord.PrivilegedIntentsRequired:
+        print(
+            "error: Discord refused the Message Content intent: switch on Bot → Message Content Intent "
+            "in the developer portal, or set MESSAGE_CONTENT_INTENT=false",
             file=sys.stderr,
         )
         return 2

@@ -32,13 +32,14 @@ class Services:
     limits: Limits = field(default_factory=Limits)  # per-member limits and the moderator-log flood gate
 
     @classmethod
-    async def open(cls, settings: Settings) -> Services:
+    async def open(cls, settings: Settings, *, build: bool = True) -> Services:
         """Build the fact database if `data/` changed, open both databases, wire the answers.
 
         A file that cannot be used raises `DatabaseFault` (one line), after closing whatever was
         already open: an open aiosqlite connection would keep the process alive.
         """
-        ensure_fact_database(settings)
+        if build:
+            ensure_fact_database(settings)
         store = await FactStore.open(settings.database_path)
         try:
             moderation = await ModerationStore.open(

@@ -14,13 +14,14 @@ Usage::
 
 from .interactions import InteractionRecord, ResponseEvent
 from .schema import FieldError
-from .server import DiscordHTTPError, FakeDiscord, RecordedRequest, Violation, json_response
+from .server import DiscordHTTPError, FakeDiscord, InjectedFault, RecordedRequest, Violation, json_response
 from .world import World
 
 __all__ = [
     "DiscordHTTPError",
     "FakeDiscord",
     "FieldError",
+    "InjectedFault",
     "InteractionRecord",
     "RecordedRequest",
     "ResponseEvent",

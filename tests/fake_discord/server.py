@@ -142,6 +142,44 @@ class Violation:
 Handler = Callable[[RecordedRequest], Awaitable[tuple[int, Any]]]
 
 
+@dataclass
+class InjectedFault:
+    """One failure the fake plays for a route (see ``FakeDiscord.fail_next``); ``hits`` counts its answers."""
+
+    method: str
+    template: str
+    status: int
+    remaining: int
+    retry_after: float
+    delay: float
+    hits: int = 0
+
+    async def respond(self, req: RecordedRequest, notify: Callable[[], None]) -> web.Response:
+        self.hits += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        req.status = self.status
+        notify()
+        if self.status == 429:
+            body = {"message": "You are being rate limited.", "retry_after": self.retry_after, "global": False}
+            req.response = body
+            headers = {
+                "Via": "1.1 google",
+                "Retry-After": str(max(1, round(self.retry_after))),
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset-After": str(self.retry_after),
+                "X-RateLimit-Bucket": "fake-bucket",
+                "X-RateLimit-Scope": "user",
+            }
+            return web.Response(status=429, text=json.dumps(body), content_type=JSON_CT, headers=headers)
+        if self.status == 500:
+            req.response = {"message": "500: Internal Server Error", "code": 0}
+            return json_response(req.response, 500)
+        req.response = f"<html><body><h1>{self.status}</h1>upstream unavailable</body></html>"
+        return web.Response(status=self.status, text=req.response, content_type="text/html")
+
+
 def _truthy(value: str | None) -> bool:
     return value is not None and value.lower() in {"1", "true", "yes"}
 
@@ -173,6 +211,7 @@ class FakeDiscord:
         echo_events: bool = True,
         validate_responses: bool = True,
         host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         self.token = token
         self.check_token = check_token
@@ -184,6 +223,7 @@ class FakeDiscord:
         self.echo_events = echo_events
         self.validate_responses = validate_responses
         self.host = host
+        self.requested_port = port  # 0: any free port; a fixed one lets a test start the fake after the bot
         self.world = World(forum_require_tag=forum_require_tag)
         self.snowflake = SnowflakeFactory()
         self.session_start_total = 1000
@@ -221,6 +261,7 @@ class FakeDiscord:
         self._changed: asyncio.Event | None = None
         self._timers: list[asyncio.TimerHandle] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._faults: list[InjectedFault] = []
 
     # ================================================================== lifecycle
 
@@ -242,7 +283,7 @@ class FakeDiscord:
         app.router.add_route("*", "/{tail:.*}", self._not_api)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, 0))
+        sock.bind((self.host, self.requested_port))
         self._port = sock.getsockname()[1]
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -266,6 +307,8 @@ class FakeDiscord:
     @property
     def port(self) -> int:
         if self._port is None:
+            if self.requested_port:
+                return self.requested_port  # known before start: the bot may be pointed at it first
             raise RuntimeError("FakeDiscord not started")
         return self._port
 
@@ -496,6 +539,9 @@ class FakeDiscord:
             method, path, template, params, dict(request.query), None, [], {k: v for k, v in request.headers.items()}
         )
         self.requests.append(req)
+        injected = self._injected(req)
+        if injected is not None:
+            return await injected.respond(req, self._notify)
         try:
             try:
                 req.json, req.files = await self._read_body(request)
@@ -511,6 +557,34 @@ class FakeDiscord:
         if self.validate_responses and 200 <= status < 300 and template:
             self._self_check(template, method, status, body)
         return json_response(body, status)
+
+    def fail_next(
+        self,
+        method: str,
+        template: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: float = 0.5,
+        delay: float = 0.0,
+    ) -> InjectedFault:
+        """Answer the next ``times`` matching requests with ``status`` the way Discord's edge does.
+
+        429 carries ``retry_after`` in the body and the headers (and ``Via``, which discord.py checks
+        to tell a rate limit from a Cloudflare ban); 500 is Discord's JSON error; 502 and 503 are the
+        HTML page of a proxy. ``delay`` holds the answer back first (a slow or hanging Discord).
+        ``template`` is the spec's path template, e.g. ``/gateway/bot``.
+        """
+        fault = InjectedFault(method.upper(), template, status, times, retry_after, delay)
+        self._faults.append(fault)
+        return fault
+
+    def _injected(self, req: RecordedRequest) -> InjectedFault | None:
+        for fault in self._faults:
+            if fault.remaining > 0 and fault.method == req.method and fault.template == req.template:
+                fault.remaining -= 1
+                return fault
+        return None
 
     def _self_check(self, template: str, method: str, status: int, body: Any) -> None:
         validator = schema.response_validator(template, method, status)
