@@ -12,6 +12,7 @@ from discord import app_commands
 from bot.answers.answers import Answers
 from bot.answers.base import Choice
 from bot.answers.reply import Reply
+from bot.discord.faults import is_storage_error, log_fault, reference
 from bot.discord.services import Services
 
 log = logging.getLogger("factbot.commands")
@@ -48,9 +49,14 @@ async def record_query(interaction: discord.Interaction, reply: Reply, *, found:
     """
     if reply.searched is None or reply.ephemeral or interaction.guild_id is None:
         return
-    await services(interaction).moderation.record_query(
-        interaction.guild_id, interaction.user.id, reply.searched, found
-    )
+    try:
+        await services(interaction).moderation.record_query(
+            interaction.guild_id, interaction.user.id, reply.searched, found
+        )
+    except Exception as exc:  # the answer went out; a count the state could not take is only logged
+        if not is_storage_error(exc):
+            raise
+        log_fault("counting a query for /stats", exc, reference(), guild_id=interaction.guild_id)
 
 
 def log_command(interaction: discord.Interaction, started: float, results: int) -> None:

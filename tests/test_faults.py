@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from e2e_support import BotProcess, custom_id_starting, is_ephemeral, message_text, modal_inputs
+from fake_discord import FakeDiscord
 
 from bot.config import Settings
 from tests.conftest import DATA_DIR, ROOT
@@ -192,11 +196,12 @@ def assert_fault(run: Run, path: Path, problem: str, code: int = 2) -> str:
 # ------------------------------------------------------------------------------------------ start-up
 
 
-@pytest.mark.parametrize("command", [["ask", "stats"], ["forget-user", "5"]])
+@pytest.mark.parametrize("command", [["ask", "stats"], ["forget-user", "5"], ["run"]])
 def test_garbage_state_file_is_one_line_and_untouched(tmp_path: Path, command: list[str]) -> None:
     state = _state(tmp_path)
     state.write_bytes(b"garbage")
-    run = run_cli(tmp_path, *command)
+    nowhere = {"discord_token": "x", "discord_api_base": "http://127.0.0.1:9/api/v10"}  # `run`: files come first
+    run = run_cli(tmp_path, *command, **nowhere)
     line = assert_fault(run, state, "is not a SQLite database")
     assert "restore your backup or move the file aside; nothing was changed" in line
     assert snapshot(state) == {state.name: b"garbage"}
@@ -228,14 +233,14 @@ def test_state_locked_by_another_process_is_retried_then_reported(tmp_path: Path
     assert run_cli(tmp_path, "ask", "stats").code == 0, "once the lock is gone the same file opens"
 
 
-def test_damaged_fact_database_is_rebuilt_and_answers(tmp_path: Path) -> None:
-    make_state(tmp_path)
+def test_damaged_fact_database_search_rebuilds_and_health_says_why(tmp_path: Path) -> None:
     facts = tmp_path / "facts.sqlite3"
-    shutil.copyfile(FACTS["built"].with_name("vectors.sqlite3"), tmp_path / "vectors.sqlite3")  # embeddings cache
+    shutil.copyfile(FACTS["built"].with_name("vectors.sqlite3"), tmp_path / "vectors.sqlite3")
     facts.write_bytes(b"garbage")
-    run = run_cli(tmp_path, "ask", "fact", "ketamine", database_path=facts)
-    assert run.code == 0 and "Traceback" not in run.stderr, run.stderr
-    assert "ketamine" in run.stdout.lower()
+    health = run_cli(tmp_path, "health", database_path=facts)
+    assert health.code == 1 and "Traceback" not in health.stderr + health.stdout, health.stderr
+    searched = run_cli(tmp_path, "search", "ketamine", database_path=facts)
+    assert searched.code == 0 and "Traceback" not in searched.stderr and "k-" in searched.stdout, searched.stderr
 
 
 def test_read_only_volume_is_one_line(tmp_path: Path, tiny_fs: Path) -> None:
@@ -267,3 +272,137 @@ def test_full_disk_is_one_line_and_keeps_what_was_there(tmp_path: Path, tiny_fs:
     run = run_cli(tiny_fs, "ask", "stats")
     assert_fault(run, state, "the disk is full")
     assert not state.exists(), "no empty state file is left behind"
+
+
+# ------------------------------------------------------------------------------------------ while serving
+
+WAIT = 15.0
+FACT_ID = re.compile(r"\bk-[0-9a-f]{6,}\b")
+NOT_SAVED = "could not save your report, please try again"
+
+
+async def start_bot(fake: FakeDiscord, workdir: Path, **settings: object) -> BotProcess:
+    bot = BotProcess(fake, workdir, "faults", DATABASE_PATH=FACTS["built"], COOLDOWN_USES=1000, **settings)
+    bot.start()
+    await bot.wait_ready()
+    return bot
+
+
+async def report(fake: FakeDiscord, problem: str) -> dict[str, Any]:
+    """/fact, 🚩 Report, fill the form: the bot's answer to the submitted report."""
+    rec = await fake.slash("fact", {"query": "esketamine nasal spray"})
+    msg = await rec.wait_for_message(WAIT)
+    report_id = custom_id_starting(msg, "factbot:report:")
+    opened = await fake.click(msg, report_id, user="member")
+    await opened.wait_for_response(WAIT)
+    inputs = modal_inputs(opened.modal or {})
+    submitted = await fake.submit_modal(
+        opened,
+        {inputs["Fact id"]: report_id.split(":")[2].split(",")[0], inputs["What is wrong?"]: problem},
+        user="member",
+    )
+    answer = await submitted.wait_for_message(WAIT)
+    assert not submitted.violations, submitted.describe()  # answered within Discord's 3 s
+    return answer
+
+
+async def still_answers(fake: FakeDiscord) -> None:
+    rec = await fake.slash("fact", {"query": "ketamine"})
+    msg = await rec.wait_for_message(WAIT)
+    assert FACT_ID.search(message_text(msg)), rec.describe()  # (the backlog may defer first: 5, then the answer)
+
+
+async def listed_reports(fake: FakeDiscord) -> str:
+    rec = await fake.slash("reports", {"status": "all"}, user="moderator")
+    return message_text(await rec.wait_for_message(WAIT))
+
+
+def assert_served_through(bot: BotProcess) -> None:
+    assert bot.alive(), bot.log_tail()
+    assert "Traceback" not in bot.log_text(), bot.log_tail(80)
+
+
+async def test_a_locked_state_answers_could_not_save_and_keeps_serving(tmp_path: Path) -> None:
+    async with FakeDiscord() as fake:
+        bot = await start_bot(fake, tmp_path / "bot")
+        try:
+            assert "Report #1" in message_text(await report(fake, "the first one, stored before the lock"))
+            locker = Locker(tmp_path / "bot" / "moderation.sqlite3")
+            try:
+                answer = await report(fake, "the state is locked by a backup tool")
+                assert is_ephemeral(answer) and NOT_SAVED in message_text(answer), message_text(answer)
+                await still_answers(fake)  # (its /stats count cannot be written either: logged only)
+            finally:
+                locker.stop()
+            assert "Report #2" in message_text(await report(fake, "after the lock: saved"))
+            listing = await listed_reports(fake)
+            assert "#1" in listing and "#2" in listing and "#3" not in listing, listing
+            assert re.search(
+                r"saving a report failed \(error ref [0-9a-f]{8}\): moderator state: database is locked", bot.log_text()
+            ), bot.log_tail()
+            assert_served_through(bot)
+            assert await bot.stop() == 0
+        finally:
+            bot.kill()
+        fake.assert_clean()
+
+
+async def test_a_full_disk_answers_could_not_save_and_loses_nothing(tmp_path: Path, tiny_fs: Path) -> None:
+    async with FakeDiscord() as fake:
+        bot = await start_bot(fake, tmp_path / "bot", STATE_DATABASE_PATH=tiny_fs / "moderation.sqlite3")
+        try:
+            assert "Report #1" in message_text(await report(fake, "the first one, stored before the disk filled"))
+            fill(tiny_fs)
+            answer = await report(fake, "the disk is full now")
+            assert is_ephemeral(answer) and NOT_SAVED in message_text(answer), message_text(answer)
+            await still_answers(fake)
+            (tiny_fs / "filler").unlink()
+            assert "Report #2" in message_text(await report(fake, "space again: saved"))
+            listing = await listed_reports(fake)
+            assert "#1" in listing and "#2" in listing, listing
+            assert_served_through(bot)
+            assert await bot.stop() == 0
+        finally:
+            bot.kill()
+        fake.assert_clean()
+
+
+async def test_discord_429_500_502_on_a_forum_post_are_retried_and_a_long_429_is_reported(tmp_path: Path) -> None:
+    async with FakeDiscord() as fake:
+        w = fake.world
+        bot = await start_bot(fake, tmp_path / "bot")
+        try:
+            fake.fail_next("POST", THREADS, 429, retry_after=0.5)
+            fake.fail_next("POST", CHANNEL_MESSAGES, 500)
+            fake.fail_next("PATCH", ORIGINAL, 502)
+            done = await post_summary(fake, w.forum_channel_id)
+            assert "The summary is live" in message_text(done), message_text(done)
+            assert [r.status for r in fake.requests_to("POST", THREADS)] == [429, 201]
+            assert [r.status for r in fake.requests_to("PATCH", ORIGINAL)][:2] == [502, 200]
+
+            fake.fail_next("POST", THREADS, 429, retry_after=120)  # longer than the bot waits: reported
+            refused = await post_summary(fake, w.forum_channel_id)
+            text = message_text(refused)
+            assert "Discord did not accept the summary" in text and "wait 120 s" in text, text
+            assert re.search(
+                r"posting a summary failed \(error ref [0-9a-f]{8}\): Discord rate limited it for 120 s", bot.log_text()
+            ), bot.log_tail()
+            await still_answers(fake)
+            assert_served_through(bot)
+            assert await bot.stop() == 0
+        finally:
+            bot.kill()
+        fake.violations.clear()  # the fake counts its own injected answers as nothing; the rest must be clean
+        fake.assert_clean()
+
+
+THREADS = "/channels/{channel_id}/threads"
+CHANNEL_MESSAGES = "/channels/{channel_id}/messages"
+ORIGINAL = "/webhooks/{webhook_id}/{webhook_token}/messages/@original"
+
+
+async def post_summary(fake: FakeDiscord, forum_id: int) -> dict[str, Any]:
+    rec = await fake.slash("summary", {"concept": "ketamine", "channel": forum_id}, user="moderator")
+    preview = await rec.wait_for_message(WAIT)
+    post = await fake.click(preview, "factbot:preview:post", user="moderator")
+    return await post.wait_for_message(30)  # deferred: done at the first accepted edit of the preview

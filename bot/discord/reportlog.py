@@ -19,6 +19,7 @@ import discord
 from bot.answers.reply import Reply
 from bot.config import Settings
 from bot.discord.delivery import Delivery
+from bot.discord.faults import DELIVERY_ERRORS, describe
 from bot.moderation.limits import Limits, minutes_text
 from bot.moderation.state import ModerationStore
 
@@ -101,5 +102,5 @@ def summary_reply(held: list[str], window: float) -> Reply:
 async def _post(services: LogServices, channel: discord.abc.Messageable, reply: Reply, guild_id: int) -> None:
     try:
         await services.delivery.post(channel, reply)
-    except discord.HTTPException:
-        log.warning("could not post to the moderator log of guild %s", guild_id)
+    except DELIVERY_ERRORS as exc:  # after discord.py's retries, a long 429 or SEND_TIMEOUT
+        log.warning("could not post to the moderator log of guild %s: %s", guild_id, describe(exc))

@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot.answers.render import message_reply
 from bot.config import Settings, require_token
-from bot.discord import outage
+from bot.discord import faults, outage
 from bot.discord.health import write_heartbeat
 from bot.discord.logs import setup_logging
 from bot.discord.services import Services
@@ -48,6 +48,11 @@ class FactTree(app_commands.CommandTree[Any]):
             )
         elif isinstance(error, app_commands.CheckFailure):
             reply = message_reply("Not allowed", str(error) or "You cannot use this command here.")
+        elif faults.is_storage_error(original := getattr(error, "original", error)):
+            reference = faults.reference()  # a write the moderator state could not take: one line, no traceback
+            command = interaction.command.qualified_name if interaction.command else "?"
+            faults.log_fault(f"command {command}", original, reference, command=command)
+            reply = faults.not_saved("change", reference)
         else:
             reference = uuid.uuid4().hex[:8]
             command = interaction.command.qualified_name if interaction.command else "?"
@@ -67,7 +72,7 @@ class FactTree(app_commands.CommandTree[Any]):
             return
         try:
             await services.delivery.respond(interaction, reply)
-        except discord.HTTPException:
+        except faults.DELIVERY_ERRORS:
             log.warning("could not deliver the error message for interaction %s", interaction.id)
 
 
@@ -165,6 +170,14 @@ class FactBotMixin:
     async def on_connect(self) -> None:
         self.write_heartbeat()
 
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """An event handler (a forum auto-reply) that failed on a write or a send: one line, not a traceback."""
+        error = sys.exc_info()[1]
+        if error is not None and (faults.is_storage_error(error) or isinstance(error, faults.DELIVERY_ERRORS)):
+            faults.log_fault(f"event {event_method}", error, faults.reference())
+            return
+        await super().on_error(event_method, *args, **kwargs)  # type: ignore[misc]
+
     async def close(self) -> None:
         """The Discord side only: `_serve` owns the databases and closes them after this."""
         bot: commands.Bot = self  # type: ignore[assignment]
@@ -213,6 +226,7 @@ def _bot_options(settings: Settings) -> dict[str, Any]:
         "max_messages": 200,
         "chunk_guilds_at_startup": False,
         "allowed_installs": app_commands.AppInstallationType(guild=True, user=False),
+        "max_ratelimit_timeout": faults.MAX_RATE_LIMIT_WAIT,  # a longer 429 is reported, not slept through
     }
 
 

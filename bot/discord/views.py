@@ -23,6 +23,7 @@ from bot.answers.render import message_reply
 from bot.answers.reply import Reply
 from bot.config import Settings
 from bot.discord.delivery import Delivery
+from bot.discord.faults import DELIVERY_ERRORS, is_storage_error, log_fault, not_saved, not_sent, reference
 from bot.discord.reportlog import LoggedReport, post_report_to_log
 from bot.facts.store import FactStore
 from bot.moderation.limits import HOUR, REPORTS_PER_HOUR, Limits, retry_after, wait_text
@@ -155,9 +156,18 @@ class ReportModal(discord.ui.Modal, title="Report a fact"):
             return
         if await report_limit_reached(interaction):  # another report form may have been open
             return
-        report_id = await services.moderation.add_report(
-            fact.id, interaction.user.id, interaction.guild_id, self.problem.value.strip(), self.source.value.strip()
-        )
+        try:
+            problem, source = self.problem.value.strip(), self.source.value.strip()
+            report_id = await services.moderation.add_report(
+                fact.id, interaction.user.id, interaction.guild_id, problem, source
+            )
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            ref = reference()  # disk full, read-only volume, lock timeout: nothing was stored; the bot serves on
+            log_fault("saving a report", exc, ref, guild_id=interaction.guild_id)
+            await services.delivery.respond(interaction, not_saved("report", ref))
+            return
         to = "the moderators" if interaction.guild_id else "the bot's operator (no server, so no moderators)"
         await services.delivery.respond(
             interaction, message_reply("Thank you", f"Report #{report_id} on `{fact.id}` was sent to {to}.")
@@ -280,6 +290,16 @@ class ConfirmView(discord.ui.View):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return interaction.user.id == self.owner_id
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]) -> None:
+        """Posting failed after discord.py's own retries (or the audit write did): say so on the preview."""
+        ref = reference()
+        log_fault("posting a summary", error, ref, guild_id=interaction.guild_id)
+        reply = not_saved("audit entry", ref) if is_storage_error(error) else not_sent("summary", error, ref)
+        try:
+            await services_of(interaction).delivery.edit(interaction, reply)
+        except DELIVERY_ERRORS:
+            log.warning("could not tell the moderator that posting failed (error ref %s)", ref)
 
     @discord.ui.button(label="Post", style=discord.ButtonStyle.success, custom_id="factbot:preview:post")
     async def post(self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmView]) -> None:

@@ -172,7 +172,9 @@ class InjectedFault:
                 "X-RateLimit-Bucket": "fake-bucket",
                 "X-RateLimit-Scope": "user",
             }
-            return web.Response(status=429, text=json.dumps(body), content_type=JSON_CT, headers=headers)
+            response = json_response(body, 429)
+            response.headers.update(headers)
+            return response
         if self.status == 500:
             req.response = {"message": "500: Internal Server Error", "code": 0}
             return json_response(req.response, 500)
