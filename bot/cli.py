@@ -111,6 +111,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.Error as exc:  # after a clean open: damage or a volume gone mid-command
         print(f"error: a database failed during the command ({exc}): check the files named in the log", file=sys.stderr)
         return 1
+    except OSError as exc:  # any other file the command read or wrote: a missing path, a read-only or full volume
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}: check the path, its permissions and free space", file=sys.stderr)
+        return 2
     except StopRequested as stop:
         signum = int(stop.args[0]) if stop.args else signal.SIGTERM
         print(f"stopped by {signal.Signals(signum).name}; nothing half-built was kept", file=sys.stderr)
