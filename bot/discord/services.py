@@ -38,15 +38,17 @@ class Services:
         A file that cannot be used raises `DatabaseFault` (one line), after closing whatever was
         already open: an open aiosqlite connection would keep the process alive.
         """
-        if build:
-            ensure_fact_database(settings)
-        store = await FactStore.open(settings.database_path)
+        # Moderator state first: its faults (damaged, locked, unwritable) are the likely ones, and the
+        # fact store takes a while to load; a fault is reported before that work, not after it.
+        moderation = await ModerationStore.open(
+            settings.state_database_path, lock_timeout=settings.state_lock_timeout_seconds
+        )
         try:
-            moderation = await ModerationStore.open(
-                settings.state_database_path, lock_timeout=settings.state_lock_timeout_seconds
-            )
+            if build:
+                ensure_fact_database(settings)
+            store = await FactStore.open(settings.database_path)
         except BaseException:
-            await store.close()
+            await moderation.close()
             raise
         try:
             await moderation.prune(settings.stats_retention_days)  # retention, at start-up (and daily: cogs)
