@@ -202,3 +202,16 @@ def test_colliding_ids_get_longer_and_the_smaller_digest_keeps_the_short_one() -
         3: "k-123456",
         4: "p-abcdef",
     }
+
+
+async def test_a_damaged_fact_database_is_reported_and_its_connection_closed(tmp_path: Path) -> None:
+    import threading
+
+    from bot.facts.store import FactStore, StoreError
+
+    damaged = tmp_path / "facts.sqlite3"
+    damaged.write_bytes(b"SQLite format 3\x00" + b"x" * 5000)
+    before = threading.active_count()
+    with pytest.raises(StoreError, match="cannot be read .*run `python -m bot ingest`"):
+        await FactStore.open(damaged)
+    assert threading.active_count() == before  # the aiosqlite worker thread was closed

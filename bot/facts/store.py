@@ -79,11 +79,18 @@ class FactStore:
             raise StoreError(f"fact database {path} does not exist: run `python -m bot ingest`")
         try:
             conn = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise StoreError(f"fact database {path} cannot be read ({exc}): run `python -m bot ingest`") from exc
+        try:
             conn.row_factory = sqlite3.Row
             store = cls(conn, path)
             await store._load()
-        except sqlite3.Error as exc:
-            raise StoreError(f"fact database {path} cannot be read ({exc}): run `python -m bot ingest`") from exc
+        except BaseException as exc:
+            await conn.close()  # never leave the database thread running after a failed open
+            if isinstance(exc, sqlite3.Error | OSError | RuntimeError):
+                reason = f"fact database {path} cannot be read ({exc}): run `python -m bot ingest`"
+                raise StoreError(reason) from exc
+            raise
         return store
 
     async def close(self) -> None:
