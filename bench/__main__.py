@@ -1,4 +1,5 @@
-"""`python -m bench --facts 100000 [--json] [--queries N]`; `python -m bench generate --facts N`."""
+"""`python -m bench --facts 100000 [--json] [--queries N]`; `python -m bench generate --facts N`;
+`python -m bench load --rate R --seconds S [--json]` (the real bot against the fake Discord)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{info.bytes / 2**20:.1f} MB in {info.seconds} s{' (cached)' if info.cached else ''}"
         )
         return 0
+    if argv[:1] == ["load"]:
+        return _load(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Generate a corpus of the given size, ingest it, and time search and answers against baselines.",
@@ -61,6 +64,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(report, ensure_ascii=False))
     else:
         print(format_table(report))
+    return 0
+
+
+def _load(argv: list[str]) -> int:
+    load = argparse.ArgumentParser(
+        prog="python -m bench load",
+        description="Run `python -m bot run` against the fake Discord and send /fact at a steady rate.",
+    )
+    load.add_argument("--rate", type=float, required=True, help="interactions per second")
+    load.add_argument("--seconds", type=float, required=True, help="how long to send")
+    load.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    load.add_argument("--out", type=Path, default=OUT_DIR / "load", help="the bot's working folder")
+    args = load.parse_args(argv)
+    if args.rate <= 0 or args.seconds <= 0:
+        load.error("--rate and --seconds must be above 0")
+
+    import asyncio
+
+    from bench.load import format_report, run_load
+
+    report = asyncio.run(run_load(args.rate, args.seconds, workdir=args.out))
+    print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
     return 0
 
 

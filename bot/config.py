@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         default=Path(".state/moderation.sqlite3"),
         description="Moderator state (reports, settings, audit, stats); never rebuilt.",
     )
+    state_database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://… : moderator state on that PostgreSQL server (shared by processes on several "
+        "hosts) instead of STATE_DATABASE_PATH.",
+    )
     state_lock_timeout_seconds: float = Field(
         default=5.0, ge=0, le=60, description="Start-up wait for a moderator-state lock held by another process."
     )
@@ -76,6 +81,11 @@ class Settings(BaseSettings):
     shard_ids: IntList = Field(default_factory=list)
     health_file: Path = Field(default=Path("/tmp/factbot-health.json"))
     health_max_age_seconds: float = Field(default=120.0, gt=0)
+
+    @property
+    def state_url(self) -> str | None:
+        """STATE_DATABASE_URL as text; None when the state is in the STATE_DATABASE_PATH file."""
+        return self.state_database_url.get_secret_value() if self.state_database_url else None
 
     @field_validator("guild_ids", "shard_ids", mode="before")
     @classmethod

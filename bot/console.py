@@ -177,12 +177,15 @@ async def print_commands(settings: Settings, *, as_json: bool) -> int:
 
 async def forget_user(settings: Settings, user_id: int) -> int:
     """`python -m bot forget-user <user id>`: a member's deletion request; prints what was removed."""
-    store = await ModerationStore.open(settings.state_database_path, lock_timeout=settings.state_lock_timeout_seconds)
+    store = await ModerationStore.open(
+        settings.state_database_path, lock_timeout=settings.state_lock_timeout_seconds, url=settings.state_url
+    )
     try:
         removed = await store.forget_user(user_id)
     finally:
         await store.close()
-    print(f"Removed what {settings.state_database_path} held about user {user_id}:")
+    held = "the PostgreSQL moderator state" if settings.state_url else settings.state_database_path
+    print(f"Removed what {held} held about user {user_id}:")
     for what, count in removed.items():
         print(f"  {count:>5}  {what}")
     print(

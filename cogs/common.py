@@ -32,13 +32,19 @@ def to_choices(choices: Sequence[Choice]) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=c.name, value=c.value) for c in choices][:25]
 
 
-async def answer(interaction: discord.Interaction, produce: Callable[[Answers], Awaitable[Reply]]) -> None:
-    """Ask the domain for a reply, send it through the one delivery path, log the timing."""
+async def answer(
+    interaction: discord.Interaction, produce: Callable[[Answers], Awaitable[Reply]], *, private: bool
+) -> Reply | None:
+    """Ask the domain for a reply in a backlog slot, send it through the one delivery path, log the timing.
+
+    The backlog (`bot.discord.backlog`) acknowledges first when the answer is slow to come and sends a
+    private "busy" notice when too many are waiting; then this returns None.
+    """
     started = time.perf_counter()
-    svc = services(interaction)
-    reply = await produce(svc.answers)
-    await svc.delivery.respond(interaction, reply)
-    log_command(interaction, started, len(reply.fact_ids) or len(reply.embeds))
+    reply = await services(interaction).backlog.answer(interaction, produce, ephemeral=private)
+    if reply is not None:
+        log_command(interaction, started, len(reply.fact_ids) or len(reply.embeds))
+    return reply
 
 
 async def record_query(interaction: discord.Interaction, reply: Reply, *, found: bool) -> None:

@@ -8,6 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answers.answers import Answers
+from bot.answers.reply import Reply
 from bot.discord.services import Services
 from bot.moderation.replies import autoreply, find_sources
 from cogs.common import services
@@ -26,10 +28,12 @@ class Forum(commands.Cog):
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
     async def find_sources(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        svc = services(interaction)
-        reply = await find_sources(svc.answers, message.content)
-        reply.ephemeral = True
-        await svc.delivery.respond(interaction, reply)
+        async def produce(answers: Answers) -> Reply:
+            reply = await find_sources(answers, message.content)
+            reply.ephemeral = True
+            return reply
+
+        await services(interaction).backlog.answer(interaction, produce, ephemeral=True)
 
     @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:
@@ -48,7 +52,8 @@ class Forum(commands.Cog):
             return
         # The opening message's text arrives only with the Message Content intent; the title always does.
         body = starter.content
-        reply = await autoreply(svc.answers, thread.name, body, svc.settings.autoreply_threshold)
+        async with svc.backlog.slot() as answers:  # waits its turn behind members' questions
+            reply = await autoreply(answers, thread.name, body, svc.settings.autoreply_threshold)
         if reply is None or not await svc.moderation.claim_thread(thread.guild.id, thread.id):
             return
         try:

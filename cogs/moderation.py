@@ -1,8 +1,11 @@
-"""Moderator commands (/summary, /autoreply, /reports, /stats) and /about."""
+"""Moderator commands (/summary, /autoreply, /reports, /stats, /reload) and /about."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from typing import TypeVar
 
 import discord
@@ -11,6 +14,7 @@ from discord.ext import commands, tasks
 
 from bot.answers.render import message_reply
 from bot.answers.reply import Reply
+from bot.discord.reload import ReloadResult
 from bot.discord.views import ConfirmView
 from bot.moderation.replies import (
     about_reply,
@@ -51,12 +55,24 @@ class Moderation(commands.Cog):
 
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
+        self._signal_reloads: set[asyncio.Task[ReloadResult]] = set()
 
     async def cog_load(self) -> None:
         self.retention.start()
+        # SIGHUP reloads data/ like /reload does (`docker compose kill -s HUP factbot`).
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._reload_on_signal)
 
     async def cog_unload(self) -> None:
         self.retention.cancel()
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+
+    def _reload_on_signal(self) -> None:
+        svc = self.bot.services  # type: ignore[attr-defined]
+        task = asyncio.get_running_loop().create_task(svc.reloader.reload("SIGHUP"))
+        self._signal_reloads.add(task)
+        task.add_done_callback(self._signal_reloads.discard)
 
     @tasks.loop(hours=24)
     async def retention(self) -> None:
@@ -210,6 +226,22 @@ class Moderation(commands.Cog):
             return
         stats = await svc.moderation.stats(guild_id)
         await svc.delivery.respond(interaction, stats_reply(stats, svc.started_at, svc.settings.stats_retention_days))
+
+    @app_commands.command(name="reload", description="Moderators: load edited data files without a restart")
+    @moderators_only
+    async def reload(self, interaction: discord.Interaction) -> None:
+        """Rebuild from DATA_DIR to the side and swap the store in; a bad file keeps the current data."""
+        svc = services(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # a rebuild takes seconds
+        result = await svc.reloader.reload(f"/reload by {interaction.user.id}")
+        await svc.moderation.audit(
+            interaction.guild_id, interaction.user.id, "data.reload", ok=result.ok, facts=result.facts_after
+        )
+        if not result.ok:
+            reply = message_reply("Data not reloaded", result.message, error=True)
+        else:
+            reply = confirmation("Data reloaded" if result.changed else "Nothing to reload", result.message)
+        await svc.delivery.respond(interaction, reply)
 
     @app_commands.command(name="about", description="Version, data, counts, uptime and latency of this bot")
     async def about(self, interaction: discord.Interaction) -> None:

@@ -13,6 +13,7 @@ from bot.discord.services import Services
 from bot.facts.ingest import build_database
 from bot.facts.store import FactStore
 from bot.search.searcher import Searcher
+from tests.postgres_server import postgres_server, postgres_url, state_url_fixture  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "data"
@@ -43,10 +44,21 @@ async def searcher(store: FactStore) -> Searcher:
 
 
 @pytest.fixture
-async def services(built_db: Path, tmp_path: Path) -> AsyncIterator[Services]:
-    """The bot's services on the shared database, with a fresh moderator-state file per test."""
+def state_engine() -> str:
+    """The moderator-state engine `services` uses: SQLite; modules that test state on both override this."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def services(built_db: Path, tmp_path: Path, state_url: str | None) -> AsyncIterator[Services]:
+    """The bot's services on the shared database, with fresh moderator state per test (a file, or a
+    PostgreSQL database where the module's `state_engine` is "postgresql")."""
     settings = Settings(
-        data_dir=DATA_DIR, database_path=built_db, state_database_path=tmp_path / "state.sqlite3", _env_file=None
+        data_dir=DATA_DIR,
+        database_path=built_db,
+        state_database_path=tmp_path / "state.sqlite3",
+        state_database_url=state_url,
+        _env_file=None,
     )  # type: ignore[call-arg]
     opened = await Services.open(settings)
     yield opened

@@ -49,6 +49,10 @@ def bot_env(fake: FakeDiscord, workdir: Path, **settings: object) -> dict[str, s
             "GUILD_IDS": str(fake.world.guild_id),
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            # Answer directly (no defer) unless an answer takes over 2.5 s, so tests that expect the
+            # answer as the first callback do not depend on how busy the machine is; the defer path
+            # has its own tests (tests/test_backlog.py), which set ANSWER_DEFER_MS themselves.
+            "ANSWER_DEFER_MS": "2500",
         }
     )
     env.update({key.upper(): str(value) for key, value in settings.items()})

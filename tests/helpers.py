@@ -115,10 +115,34 @@ def assert_safe(kwargs: dict[str, Any], notice: str) -> None:
     assert notice in text_of(kwargs)
 
 
+def page_button(view: discord.ui.View, step: str) -> Any:
+    """The ◀ (`prev`) or ▶ (`next`) button of a `/fact` answer's view."""
+    from bot.discord.views import PageButton
+
+    return next(c for c in view.children if isinstance(c, PageButton) and c.step == step)
+
+
+async def click(services: Services, custom_id: str, *, user_id: int = 1001, title: str | None = None) -> MagicMock:
+    """Press a `DynamicItem` button the way discord.py dispatches it in a process that never saw the
+    message (after a restart): the item is rebuilt from the custom id alone (and the message's title)."""
+    from bot.discord.views import DYNAMIC_ITEMS
+
+    interaction = mock_interaction(services, user_id=user_id, custom_id=custom_id)
+    interaction.message = MagicMock(spec=discord.Message)
+    interaction.message.embeds = [discord.Embed(title=title)] if title is not None else []
+    for cls in DYNAMIC_ITEMS:
+        match = cls.__discord_ui_compiled_template__.fullmatch(custom_id)
+        if match:
+            item = await cls.from_custom_id(interaction, MagicMock(spec=discord.ui.Button), match)
+            await item.callback(interaction)
+            return interaction
+    raise AssertionError(f"no dynamic item matches {custom_id!r}")
+
+
 def mock_channel(channel_id: int = 777, cls: type = discord.TextChannel) -> MagicMock:
     channel = create_autospec(cls, instance=True)
     channel.id = channel_id
     return channel
 
 
-__all__ = ["assert_safe", "mock_channel", "mock_client", "mock_interaction", "sent", "text_of"]
+__all__ = ["assert_safe", "click", "mock_channel", "mock_client", "mock_interaction", "page_button", "sent", "text_of"]

@@ -13,10 +13,10 @@ from discord.ext import commands
 from bot.config import DEFAULT_NOTICE
 from bot.discord.runtime import FactTree
 from bot.discord.services import Services
-from bot.discord.views import FactPager, ReportButton, ReportModal, ShareButton
+from bot.discord.views import ReportButton, ReportModal, ShareButton
 from cogs.facts import Facts
 from cogs.moderation import Moderation
-from tests.helpers import assert_safe, mock_interaction, sent, text_of, tree_for_tests
+from tests.helpers import assert_safe, click, mock_interaction, page_button, sent, text_of, tree_for_tests
 
 
 @pytest.fixture
@@ -41,7 +41,10 @@ async def test_fact_answer_is_public_paged_sourced_and_pings_nobody(services: Se
     )
     # lexical matches plus the semantically nearest facts: more than one page
     assert re.match(r"Page 1/[2-5] · \d+ facts · Not medical advice", embed.footer.text)
-    assert isinstance(kwargs["view"], FactPager)
+    assert [c.custom_id for c in kwargs["view"].children][:2] == [
+        "factbot:page:prev:1001:0:0:=benzos",
+        "factbot:page:next:1001:0:0:=benzos",
+    ]
 
 
 async def test_private_option_makes_the_answer_ephemeral(services: Services, facts_cog: Facts) -> None:
@@ -53,29 +56,41 @@ async def test_private_option_makes_the_answer_ephemeral(services: Services, fac
 async def test_only_the_asker_can_page_and_paging_edits_in_place(services: Services, facts_cog: Facts) -> None:
     asker = mock_interaction(services, user_id=1)
     await facts_cog.fact.callback(facts_cog, asker, query="benzos", id=None, private=False)
-    pager: FactPager = sent(asker)["view"]
-    stranger = mock_interaction(services, user_id=2, custom_id="factbot:page:next")
-    assert await pager.interaction_check(stranger) is False
+    view = sent(asker)["view"]
+    assert page_button(view, "prev").item.disabled and not page_button(view, "next").item.disabled
+    next_id = page_button(view, "next").custom_id
+    stranger = await click(services, next_id, user_id=2)
     refusal = sent(stranger)
     assert refusal["ephemeral"] is True
     assert "Only the person who asked can page" in text_of(refusal)
-    owner_click = mock_interaction(services, user_id=1, custom_id="factbot:page:next")
-    assert await pager.interaction_check(owner_click) is True
-    await pager.next.callback(owner_click)
+    stranger.response.edit_message.assert_not_called()
+    owner_click = await click(services, next_id, user_id=1)
     edited = owner_click.response.edit_message.call_args.kwargs
     assert edited["embeds"][0].footer.text.startswith("Page 2/5 · 25 facts")
     assert edited["embeds"][0].fields[0].name.startswith("6. ")
     assert edited["allowed_mentions"].to_dict() == {"parse": []}
-    assert not edited["view"].next.disabled and not edited["view"].previous.disabled  # page 2 of 5
+    page2 = edited["view"]
+    assert not page_button(page2, "next").item.disabled and not page_button(page2, "prev").item.disabled
+    back = await click(services, page_button(page2, "prev").custom_id, user_id=1)
+    assert back.response.edit_message.call_args.kwargs["embeds"][0].footer.text.startswith("Page 1/5")
 
 
-async def test_pager_disables_its_buttons_on_timeout(services: Services, facts_cog: Facts) -> None:
-    asker = mock_interaction(services)
-    await facts_cog.fact.callback(facts_cog, asker, query="benzos", id=None, private=False)
-    pager: FactPager = sent(asker)["view"]
-    await pager.on_timeout()
-    assert pager.previous.disabled and pager.next.disabled
-    asker.edit_original_response.assert_awaited_once_with(view=pager)
+async def test_paging_buttons_hold_their_state_in_the_custom_id(services: Services, facts_cog: Facts) -> None:
+    """No timeout, no memory: a private answer to a long question pages from its custom id and title alone."""
+    long = "what do the studies say about ketamine infusions for treatment resistant depression and anxiety"
+    asker = mock_interaction(services, user_id=7)
+    await facts_cog.fact.callback(facts_cog, asker, query=long, id=None, private=True)
+    kwargs = sent(asker)
+    view, title = kwargs["view"], kwargs["embeds"][0].title
+    assert view.timeout is None
+    next_id = page_button(view, "next").custom_id
+    assert len(next_id) <= 100 and next_id.startswith("factbot:page:next:7:0:1:#"), next_id  # the query is too long
+    turned = await click(services, next_id, user_id=7, title=title)
+    edited = turned.response.edit_message.call_args.kwargs
+    assert edited["embeds"][0].title == title and edited["embeds"][0].footer.text.startswith("Page 2/")
+    # a title that no longer shows the query it was built for: ask again, never page a different question
+    stale = await click(services, next_id, user_id=7, title="Facts for “something else”")
+    assert "run `/fact` again" in text_of(sent(stale))
 
 
 async def test_fact_by_id_shows_the_fact_in_full_with_its_neighbours(services: Services, facts_cog: Facts) -> None:

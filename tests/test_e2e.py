@@ -49,6 +49,7 @@ EXPECTED_COMMANDS = {
     (1, "reports"),
     (1, "stats"),
     (1, "about"),
+    (1, "reload"),
     (3, "Find sources"),
 }
 GUILD_COMMANDS = "/applications/{application_id}/guilds/{guild_id}/commands"
@@ -312,24 +313,27 @@ async def test_paging_only_for_the_asker(live: Live) -> None:
     _, msg = await ask(fake, "fact", {"query": "ketamine"})
     assert "Page 1/" in message_text(msg)
 
-    turn = await fake.click(msg, "factbot:page:next", user="member")
+    turn = await fake.click(msg, custom_id_starting(msg, "factbot:page:next:"), user="member")
     await turn.wait_for_response(WAIT)
     assert turn.callback_type == 7, turn.describe()  # the message itself is updated
     page2 = stored(fake, msg)
     assert "Page 2/" in message_text(page2)
     prev = next(
-        c for row in page2["components"] for c in row["components"] if c.get("custom_id") == "factbot:page:prev"
+        c
+        for row in page2["components"]
+        for c in row["components"]
+        if c.get("custom_id", "").startswith("factbot:page:prev:")
     )
     assert prev["disabled"] is False
     before = copy.deepcopy(page2)
 
-    other = await fake.click(msg, "factbot:page:next", user="moderator")
+    other = await fake.click(msg, custom_id_starting(page2, "factbot:page:next:"), user="moderator")
     refusal = await other.wait_for_message(WAIT)
     assert other.callback_type == 4 and is_ephemeral(refusal)
     assert "Not your answer" in message_text(refusal)
     assert stored(fake, msg) == before, "someone else's click must not change the answer"
 
-    back = await fake.click(msg, "factbot:page:prev", user="member")
+    back = await fake.click(msg, prev["custom_id"], user="member")
     await back.wait_for_response(WAIT)
     assert back.callback_type == 7 and "Page 1/" in message_text(stored(fake, msg))
     finish(fake)
@@ -578,6 +582,8 @@ async def test_restart_does_not_sync_again_and_sigterm_exits_cleanly(tmp_path: P
             first.start()
             await first.wait_ready()
             assert fake.sync_puts == 1
+            _, old_answer = await ask(fake, "fact", {"query": "ketamine session"})
+            assert "Page 1/" in message_text(old_answer)
             assert await first.stop() == 0, first.log_tail()
             assert first.stop_seconds is not None and first.stop_seconds < 10
             assert "stopped cleanly" in first.log_text()
@@ -590,6 +596,11 @@ async def test_restart_does_not_sync_again_and_sigterm_exits_cleanly(tmp_path: P
             assert "commands unchanged" in second.log_text()
             rec, msg = await ask(fake, "fact", {"query": "ketamine"})
             assert rec.callback_type == 4 and FACT_ID.search(message_text(msg))
+            # ▶ on an answer the first process sent: the button's state is in its custom id (issue 13)
+            turn = await fake.click(old_answer, custom_id_starting(old_answer, "factbot:page:next:"), user="member")
+            await turn.wait_for_response(WAIT)
+            assert turn.callback_type == 7, turn.describe()
+            assert "Page 2/" in message_text(stored(fake, old_answer)), message_text(stored(fake, old_answer))
 
             assert await second.stop() == 0, second.log_tail()
             assert second.stop_seconds is not None and second.stop_seconds < 10

@@ -15,6 +15,7 @@ from bot.moderation.replies import autoreply, summary_messages
 from cogs.forum import Forum
 from cogs.moderation import Moderation
 from tests.helpers import mock_interaction, sent, text_of
+from tests.postgres_server import on_both_engines
 
 FORUM_ID, GUILD_ID, BOT_ID = 900, 111, 4242
 
@@ -71,6 +72,7 @@ def _forum(guild: MagicMock) -> MagicMock:
     return forum
 
 
+@on_both_engines
 async def test_summary_preview_then_post_creates_a_tagged_forum_thread(services: Services) -> None:
     bot = MagicMock(spec=commands.Bot)
     bot.services = services
@@ -130,6 +132,7 @@ def _forum_cog(services: Services) -> Forum:
     return Forum(bot)
 
 
+@on_both_engines
 async def test_autoreply_fires_once_only_in_enabled_forums_never_for_bots(services: Services) -> None:
     cog = _forum_cog(services)
     quiet = _thread(services)
@@ -159,6 +162,7 @@ async def test_autoreply_threshold(services: Services) -> None:
     assert strong is not None and weak is None
 
 
+@on_both_engines
 async def test_autoreply_settings_persist_across_restart(services: Services, tmp_path: Path) -> None:
     await services.moderation.set_autoreply(GUILD_ID, FORUM_ID, True)
     await services.moderation.close()
@@ -168,6 +172,7 @@ async def test_autoreply_settings_persist_across_restart(services: Services, tmp
     await reopened.store.close()
 
 
+@on_both_engines
 async def test_misses_are_counted_without_user_ids(services: Services) -> None:
     for user in (1, 2, 3):
         await services.moderation.record_query(GUILD_ID, user, "xyzzy qwerty", False)
@@ -190,6 +195,7 @@ async def test_crisis_line_is_added_and_the_question_still_answered(services: Se
     assert services.delivery.prepare(calm).content is None
 
 
+@on_both_engines
 async def test_resolving_a_report_is_audited(services: Services) -> None:
     bot = MagicMock(spec=commands.Bot)
     bot.services = services

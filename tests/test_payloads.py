@@ -74,11 +74,8 @@ async def answers(store: FactStore) -> Answers:
 
 
 async def _fact_body(answers: Answers, query: str) -> dict[str, Any]:
-    async def render(page: int):  # type: ignore[no-untyped-def]
-        return await answers.fact(query, page=page)
-
-    reply, page = await render(0)
-    reply.view = fact_view(1, page, render, None)
+    reply, page = await answers.fact(query, page=0)
+    reply.view = fact_view(1, page)
     return DELIVERY.prepare(reply).callback_body()
 
 
@@ -167,6 +164,7 @@ def test_command_sync_payload_validates(tmp_path: Any) -> None:
         "compare",
         "fact",
         "protocol",
+        "reload",
         "reports",
         "source",
         "stats",

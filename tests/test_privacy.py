@@ -1,7 +1,8 @@
 """Privacy between communities and members (issue 18), below Discord: the state store, the cogs, the CLI.
 
 Per-guild moderator state and its migration, private questions never stored, the 3-asker rule,
-retention, `forget-user`, and the abuse limits. The same rules end to end, through the fake Discord
+retention, `forget-user`, and the abuse limits. Every test that uses `services` runs with the state
+in SQLite and again in PostgreSQL (issue 13). The same rules end to end, through the fake Discord
 with two guilds, are in `tests/test_privacy_e2e.py`.
 """
 
@@ -30,7 +31,8 @@ from bot.moderation.replies import find_sources, stats_reply
 from bot.moderation.state import ASKER_KEY_DAYS, DAY, MIN_ASKERS, ModerationStore
 from cogs.facts import Facts
 from cogs.moderation import Moderation
-from tests.helpers import mock_channel, mock_interaction, sent, text_of
+from tests.helpers import click, mock_channel, mock_interaction, page_button, sent, text_of
+from tests.postgres_server import ENGINES
 
 GUILD_A, GUILD_B = 111, 222
 SETTING_NAMES = {name.upper() for name in Settings.model_fields}
@@ -38,6 +40,11 @@ SECRET_QUESTION = "ketamine if i feel suicidal tonight"
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+
+@pytest.fixture(params=ENGINES)
+def state_engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def _cog(services: Services) -> Moderation:
@@ -51,7 +58,7 @@ def _mod(services: Services, guild_id: int, user_id: int = 1001) -> MagicMock:
 
 
 async def _every_text_in(path: Path) -> str:
-    """Every value of every table, plus the raw bytes of the database and its WAL, as one string."""
+    """Every value of every table, plus the raw bytes of the database and its WAL, as one string (SQLite)."""
     conn = sqlite3.connect(path)
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -60,6 +67,17 @@ async def _every_text_in(path: Path) -> str:
         conn.close()
     raw = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
     return "\n".join(values) + raw.decode("latin-1")
+
+
+async def _every_value_in(services: Services) -> str:
+    """Every value of every table of the moderator state, as one string; for SQLite also its raw bytes."""
+    if services.moderation.engine == "sqlite":
+        return await _every_text_in(services.settings.state_database_path)
+    tables = await services.moderation._rows(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    )
+    rows = [row for t in tables for row in await services.moderation._rows(f"SELECT * FROM {t['table_name']}")]
+    return "\n".join(str(value) for row in rows for value in row)
 
 
 async def _ask(services: Services, query: str, *, user_id: int, guild_id: int = GUILD_A, private: bool) -> None:
@@ -196,8 +214,7 @@ async def test_private_and_ephemeral_questions_are_never_stored(services: Servic
     dm = mock_interaction(services, user_id=9, guild_id=None)
     cog = Facts(MagicMock(spec=commands.Bot))
     await cog.fact.callback(cog, dm, query=SECRET_QUESTION, id=None, private=False)  # outside a guild
-    await services.moderation._conn.commit()
-    stored = await _every_text_in(services.settings.state_database_path)
+    stored = await _every_value_in(services)
     assert "suicidal" not in stored
     assert await services.moderation._rows("SELECT * FROM query_stats") == []
     stats = await services.moderation.stats(GUILD_A)
@@ -208,8 +225,8 @@ async def test_paging_does_not_count_the_question_again(services: Services) -> N
     cog = Facts(MagicMock(spec=commands.Bot))
     asker = mock_interaction(services, user_id=1)
     await cog.fact.callback(cog, asker, query="ketamine", id=None, private=False)
-    pager = sent(asker)["view"]
-    await pager.next.callback(mock_interaction(services, user_id=1, custom_id="factbot:page:next"))
+    turned = await click(services, page_button(sent(asker)["view"], "next").custom_id, user_id=1)
+    assert turned.response.edit_message.called
     assert (await services.moderation.stats(GUILD_A)).queries_total == 1
 
 
@@ -307,6 +324,8 @@ async def test_forget_user_removes_reports_and_audit_mentions(services: Services
 
     env = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_NAMES}
     env["STATE_DATABASE_PATH"] = str(services.settings.state_database_path)
+    if services.settings.state_url:
+        env["STATE_DATABASE_URL"] = services.settings.state_url
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "bot", "forget-user", str(member)],
@@ -322,10 +341,15 @@ async def test_forget_user_removes_reports_and_audit_mentions(services: Services
         assert line in out, out
 
     path = services.settings.state_database_path
-    raw = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
-    assert str(member).encode() not in raw and member.to_bytes(8, "big") not in raw, "no trace, not even freed pages"
-    assert b"mine in A" not in raw and b"talked to" not in raw
-    services.moderation = await ModerationStore.open(path)
+    if not services.settings.state_url:
+        raw = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+        assert str(member).encode() not in raw and member.to_bytes(8, "big") not in raw, (
+            "no trace, not even freed pages"
+        )
+        assert b"mine in A" not in raw and b"talked to" not in raw
+    services.moderation = await ModerationStore.open(path, url=services.settings.state_url)
+    stored = await _every_value_in(services)
+    assert str(member) not in stored and "mine in A" not in stored and "talked to" not in stored
     reports = await services.moderation.reports(GUILD_A, "all")
     assert [(r.reason, r.resolved_by) for r in reports] == [("someone else's", None)]
     assert [e["action"] for e in await services.moderation.audit_log(GUILD_A)] == ["summary.posted"]
@@ -350,9 +374,10 @@ async def test_reports_are_limited_to_five_an_hour_per_member(services: Services
     submit = mock_interaction(services, user_id=4242)
     await modal.on_submit(submit)
     assert "You sent 5 reports" in text_of(sent(submit))
-    assert len(await services.moderation.reports(GUILD_A, "all")) + len(
-        await services.moderation.reports(GUILD_B, "all")
-    ) == 5
+    assert (
+        len(await services.moderation.reports(GUILD_A, "all")) + len(await services.moderation.reports(GUILD_B, "all"))
+        == 5
+    )
 
     other = mock_interaction(services, user_id=1, custom_id="factbot:report:k-5b8224")
     await ReportButton(["k-5b8224"]).callback(other)

@@ -111,7 +111,7 @@ def _as_list(value: object) -> list[Any]:
 def test_compose_service_is_locked_down() -> None:
     compose = _compose()
     assert compose["name"] == "factbot"  # so the volume is `factbot_factbot-state`, as the docs say
-    assert list(compose["services"]) == ["factbot"]
+    assert list(compose["services"]) == ["factbot", "postgres"]
     service = compose["services"]["factbot"]
     assert service["build"] == "."
     assert service["image"] == "factbot:local"
@@ -130,6 +130,18 @@ def test_compose_mounts_the_named_state_volume() -> None:
     mounts = _as_list(compose["services"]["factbot"]["volumes"])
     assert "factbot-state:/var/lib/factbot" in mounts
     assert "factbot-state" in compose["volumes"]
+
+
+def test_compose_postgres_is_optional_with_a_volume_and_a_healthcheck() -> None:
+    compose = _compose()
+    postgres = compose["services"]["postgres"]
+    assert postgres["profiles"] == ["postgres"], "off unless `--profile postgres`: SQLite stays the default"
+    assert "factbot-postgres:/var/lib/postgresql/data" in _as_list(postgres["volumes"])
+    assert "factbot-postgres" in compose["volumes"]
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert postgres["environment"]["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:-}", "never a password in git"
+    waits = compose["services"]["factbot"]["depends_on"]["postgres"]
+    assert waits == {"condition": "service_healthy", "required": False}, "the bot also starts without it"
 
 
 def test_compose_publishes_no_ports() -> None:

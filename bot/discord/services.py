@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 from bot.answers.answers import Answers
 from bot.config import Settings
+from bot.discord.backlog import Backlog
 from bot.discord.delivery import Delivery
+from bot.discord.reload import Reloader
 from bot.discord.views import buttons_for
 from bot.facts.dbfaults import reported
 from bot.facts.ingest import ensure_database
@@ -30,6 +32,19 @@ class Services:
     delivery: Delivery
     started_at: float = field(default_factory=time.time)
     limits: Limits = field(default_factory=Limits)  # per-member limits and the moderator-log flood gate
+    backlog: Backlog = field(init=False)  # bounded answering: defer early, "busy" past the limit
+    reloader: Reloader = field(init=False)  # /reload and SIGHUP: a new store swapped in live
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.backlog = Backlog(
+            self.delivery,
+            lambda: self.answers,
+            workers=s.answer_workers,
+            limit=s.answer_backlog,
+            defer_after=s.answer_defer_ms / 1000,
+        )
+        self.reloader = Reloader(self)
 
     @classmethod
     async def open(cls, settings: Settings, *, build: bool = True) -> Services:
@@ -41,7 +56,7 @@ class Services:
         # Moderator state first: its faults (damaged, locked, unwritable) are the likely ones, and the
         # fact store takes a while to load; a fault is reported before that work, not after it.
         moderation = await ModerationStore.open(
-            settings.state_database_path, lock_timeout=settings.state_lock_timeout_seconds
+            settings.state_database_path, lock_timeout=settings.state_lock_timeout_seconds, url=settings.state_url
         )
         try:
             if build:
@@ -60,7 +75,9 @@ class Services:
         )
 
     async def close(self) -> None:
+        self.backlog.close()
         try:
+            await self.reloader.close()
             await self.store.close()
         finally:
             await self.moderation.close()

@@ -3,15 +3,18 @@
 Report and Share buttons are `DynamicItem`s whose custom id carries the fact ids, so they keep
 working after the view times out, after a reconnect and after a restart. Both are limited per member
 (`bot.moderation.limits`), and a report goes only to its own guild's moderator log, gathered into
-one summary message while reports flood in (`bot.discord.reportlog`). Paging keeps per-answer state
-in a `View` that only the person who asked may use; its buttons disable on timeout.
+one summary message while reports flood in (`bot.discord.reportlog`). The ◀ ▶ paging buttons are
+`DynamicItem`s too (`PageButton`): their custom id holds the asker, the page and the query.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, Self
 
@@ -19,9 +22,11 @@ import discord
 
 from bot.answers.answers import Answers
 from bot.answers.base import FactPage
+from bot.answers.fact import query_in_title
 from bot.answers.render import message_reply
 from bot.answers.reply import Reply
 from bot.config import Settings
+from bot.discord.backlog import Backlog
 from bot.discord.delivery import Delivery
 from bot.discord.faults import DELIVERY_ERRORS, is_storage_error, log_fault, not_saved, not_sent, reference
 from bot.discord.reportlog import LoggedReport, post_report_to_log
@@ -30,7 +35,7 @@ from bot.moderation.limits import HOUR, REPORTS_PER_HOUR, Limits, retry_after, w
 from bot.moderation.state import ModerationStore
 
 log = logging.getLogger(__name__)
-PAGER_TIMEOUT = 600.0
+CUSTOM_ID_LIMIT = 100
 _IDS = r"[a-z]-[0-9a-f]{6,40}(?:,[a-z]-[0-9a-f]{6,40})*"
 
 
@@ -47,6 +52,7 @@ class Services(Protocol):
     moderation: ModerationStore
     delivery: Delivery
     limits: Limits
+    backlog: Backlog
 
 
 def services_of(interaction: discord.Interaction) -> Services:
@@ -214,70 +220,96 @@ def share_view(fact_ids: list[str]) -> discord.ui.View | None:
     return view
 
 
-PageRenderer = Callable[[int], Awaitable[tuple[Reply, FactPage | None]]]
+def page_custom_id(step: str, owner_id: int, page: int, private: bool, query: str) -> str:
+    """`factbot:page:<prev|next>:<owner>:<page shown>:<private 0|1>:` and the query: `=<text>` when
+    the whole id fits Discord's 100 characters, else `#<digest>` of the text (read from the title)."""
+    head = f"factbot:page:{step}:{owner_id}:{page}:{int(private)}:"
+    whole = f"{head}={query}"
+    if len(whole.encode("utf-16-le")) // 2 <= CUSTOM_ID_LIMIT:  # Discord counts UTF-16 units
+        return whole
+    return f"{head}#{_digest(query)}"
 
 
-class FactPager(discord.ui.View):
-    """◀ ▶ through one `/fact` answer; only the person who asked can page."""
+def _digest(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()[:12]
 
-    def __init__(self, owner_id: int, page: FactPage, render: PageRenderer, services: Services | None) -> None:
-        super().__init__(timeout=PAGER_TIMEOUT)
-        self.owner_id = owner_id
-        self.page = page
-        self.render = render
-        self.services = services
-        self.origin: discord.Interaction | None = None
-        self.previous.disabled = page.page <= 0
-        self.next.disabled = page.page >= page.pages - 1
-        self.add_item(ReportButton(page.fact_ids))
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        data: dict[str, Any] = dict(interaction.data or {})
-        custom_id = str(data.get("custom_id", ""))
-        if custom_id.startswith("factbot:report:") or interaction.user.id == self.owner_id:
-            return True
-        reply = message_reply("Not your answer", "Only the person who asked can page through it. Run `/fact` yourself!")
-        if self.services:
-            await self.services.delivery.respond(interaction, reply)
-        return False
+class PageButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"factbot:page:(?P<step>prev|next):(?P<owner>\d+):(?P<page>\d+):(?P<private>[01]):(?P<query>[=#].*)",
+):
+    """◀ or ▶ under a `/fact` answer. Everything it needs is in its custom id — who asked, the page
+    shown, whether it was private, and the query — so it pages after a restart, a reconnect, and in
+    whichever process the click reaches; only the person who asked can page."""
 
-    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
-        reply, page = await self.render(self.page.page + step)
-        if page is None or self.services is None:
+    def __init__(self, step: str, owner_id: int, page: int, private: bool, query: str | None, *, pages: int) -> None:
+        self.step, self.owner_id, self.page, self.private, self.query = step, owner_id, page, private, query
+        last = page <= 0 if step == "prev" else page >= pages - 1
+        super().__init__(
+            discord.ui.Button(
+                emoji="◀️" if step == "prev" else "▶️",
+                label="Previous" if step == "prev" else "Next",
+                style=discord.ButtonStyle.secondary,
+                custom_id=page_custom_id(step, owner_id, page, private, query or ""),
+                disabled=last,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Self:
+        kept = match["query"]
+        query: str | None = kept[1:]
+        if kept.startswith("#"):  # a long query: the answer's title shows it (whole up to 240 characters)
+            embeds = interaction.message.embeds if interaction.message else []
+            query = query_in_title(embeds[0].title) if embeds else None
+            if query is None or _digest(query) != kept[1:]:
+                query = None
+        return cls(match["step"], int(match["owner"]), int(match["page"]), match["private"] == "1", query, pages=2)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        if interaction.user.id != self.owner_id:
+            reply = message_reply(
+                "Not your answer", "Only the person who asked can page through it. Run `/fact` yourself!"
+            )
+            await services.delivery.respond(interaction, reply)
             return
-        pager = FactPager(self.owner_id, page, self.render, self.services)
-        pager.origin = self.origin
-        reply.view = pager
-        self.stop()
-        await self.services.delivery.edit(interaction, reply)
+        if self.query is None:
+            reply = message_reply("Ask again", "This answer can no longer be paged: run `/fact` again.")
+            await services.delivery.respond(interaction, reply)
+            return
+        query, private, target = self.query, self.private, self.page + (1 if self.step == "next" else -1)
 
-    @discord.ui.button(emoji="◀️", label="Previous", style=discord.ButtonStyle.secondary, custom_id="factbot:page:prev")
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[FactPager]) -> None:
-        await self._turn(interaction, -1)
+        async def produce(answers: Answers) -> Reply:
+            reply, page = await answers.fact(query, page=target, private=private)
+            reply.view = fact_view(self.owner_id, page, private=private)
+            return reply
 
-    @discord.ui.button(emoji="▶️", label="Next", style=discord.ButtonStyle.secondary, custom_id="factbot:page:next")
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[FactPager]) -> None:
-        await self._turn(interaction, +1)
-
-    async def on_timeout(self) -> None:
-        self.previous.disabled = True
-        self.next.disabled = True
-        if self.origin is not None:
-            try:
-                await self.origin.edit_original_response(view=self)
-            except discord.HTTPException:
-                log.debug("pager message already gone")
+        try:
+            await services.backlog.answer(interaction, produce, ephemeral=True, update=True)
+        except Exception:  # a DynamicItem's error is only logged by discord.py: the member must hear of it
+            reference = uuid.uuid4().hex[:8]
+            log.exception("paging failed (error ref %s)", reference, extra={"error_ref": reference})
+            reply = message_reply(
+                "Something went wrong", f"Sorry, paging failed (error ref `{reference}`).", error=True
+            )
+            with contextlib.suppress(discord.HTTPException):
+                await services.delivery.respond(interaction, reply)
 
 
-def fact_view(
-    owner_id: int, page: FactPage | None, render: PageRenderer, services: Services | None
-) -> discord.ui.View | None:
-    """The pager when there is more than one page, else just the Report button."""
+def fact_view(owner_id: int, page: FactPage | None, *, private: bool = False) -> discord.ui.View | None:
+    """◀ ▶ and Report when there is more than one page, else just Report."""
     if page is None:
         return None
-    if page.pages > 1:
-        return FactPager(owner_id, page, render, services)
-    return report_view(page.fact_ids)
+    if page.pages <= 1:
+        return report_view(page.fact_ids)
+    view = discord.ui.View(timeout=None)
+    for step in ("prev", "next"):
+        view.add_item(PageButton(step, owner_id, page.page, private, page.query, pages=page.pages))
+    view.add_item(ReportButton(page.fact_ids))
+    return view
 
 
 class ConfirmView(discord.ui.View):
@@ -312,4 +344,4 @@ class ConfirmView(discord.ui.View):
         await services_of(interaction).delivery.edit(interaction, message_reply("Cancelled", "Nothing was posted."))
 
 
-DYNAMIC_ITEMS = (ReportButton, ShareButton)
+DYNAMIC_ITEMS = (ReportButton, ShareButton, PageButton)

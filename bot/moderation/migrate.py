@@ -3,8 +3,10 @@
 Each step is a file of plain SQL beside this module, `state_NNNN_<what>.sql`, numbered 1, 2, 3, …
 without gaps and applied once, in order. SQLite's `PRAGMA user_version` holds the number of the last
 step applied (0: a database from before versioned migrations, whose tables step 1 creates only if
-missing). A later backend (PostgreSQL) keeps the same numbering: its own file per step and a
-`schema_version` table in place of `user_version`.
+missing). PostgreSQL keeps the same numbering, so a version means the same schema on both engines:
+its own file per step, `postgres_NNNN_<what>.sql`, starting at 2 (the version PostgreSQL support
+began with: that step creates the whole schema), and a `schema_version` table in place of
+`user_version` (`bot.moderation.postgres_state`). A later step ships as one file per engine.
 
 All missing steps run in one `BEGIN IMMEDIATE` transaction, and the version is read again once the
 write lock is held, so two processes starting together apply each step exactly once; a failing step
@@ -20,28 +22,32 @@ from importlib import resources
 import aiosqlite
 
 STEP_FILE = re.compile(r"^state_(\d{4})_[a-z0-9_]+\.sql$")
+#: Per engine: the pattern of its step files and the number of its first step.
+ENGINES = {"sqlite": (STEP_FILE, 1), "postgresql": (re.compile(r"^postgres_(\d{4})_[a-z0-9_]+\.sql$"), 2)}
 
 
 class MigrationError(Exception):
     """The state database cannot be brought to this code's schema (newer than the code, or a bad step)."""
 
 
-def steps() -> list[tuple[int, str, str]]:
-    """(number, file name, SQL) of every migration step, in order."""
+def steps(engine: str = "sqlite") -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) of every migration step of `engine` ("sqlite", "postgresql"), in order."""
+    pattern, first = ENGINES[engine]
     found = []
     for entry in resources.files("bot.moderation").iterdir():
-        match = STEP_FILE.match(entry.name)
+        match = pattern.match(entry.name)
         if match:
             found.append((int(match[1]), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
     numbers = [number for number, _, _ in found]
-    if numbers != list(range(1, len(found) + 1)):
-        raise MigrationError(f"migration steps must be numbered 1…N without gaps; found {numbers}")
+    if numbers != list(range(first, first + len(found))):
+        raise MigrationError(f"{engine} migration steps must be numbered {first}…N without gaps; found {numbers}")
     return found
 
 
-def latest_version() -> int:
-    return len(steps())
+def latest_version(engine: str = "sqlite") -> int:
+    found = steps(engine)
+    return found[-1][0] if found else 0
 
 
 def statements(script: str) -> list[str]:

@@ -11,10 +11,13 @@ ones), counted per guild and UTC day, and who asked only as a keyed hash that is
 the key lives in the state database and is replaced every `ASKER_KEY_DAYS` days. `prune()` deletes
 statistics older than the retention period; `forget_user()` answers a deletion request.
 
-It lives in its own SQLite file (STATE_DATABASE_PATH), never in the fact database, so a re-ingest
-or a restart loses none of it; its schema is versioned (`bot.moderation.migrate`). WAL mode and a
-busy timeout let several bot processes on one host (shards) share the file; `claim_thread` is a
-single INSERT so two processes can never both auto-reply in the same thread.
+It lives in its own database, never in the fact database, so a re-ingest or a restart loses none
+of it: a SQLite file (STATE_DATABASE_PATH, `bot.moderation.sqlite_state`; WAL mode and a busy timeout
+let several processes on one host share it) or, for processes on several hosts, a PostgreSQL server
+(STATE_DATABASE_URL, `bot.moderation.postgres_state`). The SQL below is written once for both
+(`bot.moderation.engine`); each write is one transaction; the schema is versioned per engine
+(`bot.moderation.migrate`). `claim_thread` is a single INSERT, so two processes can never both
+auto-reply in the same thread.
 """
 
 from __future__ import annotations
@@ -24,16 +27,14 @@ import hmac
 import json
 import re
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
-from bot.facts.dbfaults import open_connection, rollback_on_error
-from bot.moderation.migrate import migrate
+from bot.moderation.engine import Engine, Row, Transaction
+from bot.moderation.postgres_state import PostgresEngine
+from bot.moderation.sqlite_state import SqliteEngine
 
 MIN_ASKERS = 3  # distinct members before a query's text appears in /stats
 ASKER_KEY_DAYS = 30  # the asker key is replaced this often
@@ -65,29 +66,36 @@ class Stats:
     queries_hidden: int = 0  # distinct queries not (yet) asked by MIN_ASKERS members: counted, not shown
 
 
-@rollback_on_error
 class ModerationStore:
     """Async access to the moderator-state database (a failed write rolls back, then raises)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, db: Engine) -> None:
+        self._db = db
 
     @classmethod
-    async def open(cls, path: Path, lock_timeout: float = 5.0) -> ModerationStore:
-        """Open, create or migrate the file; damaged, locked (past `lock_timeout` s) or unwritable: `DatabaseFault`."""
-        return cls(await open_connection(path, what="moderation state", prepare=_prepare, lock_timeout=lock_timeout))
+    async def open(cls, path: Path, lock_timeout: float = 5.0, url: str | None = None) -> ModerationStore:
+        """Open, create or migrate the file; damaged, locked (past `lock_timeout` s) or unwritable: `DatabaseFault`.
+
+        With `url` (postgresql://…) the state is on that PostgreSQL server instead, and `path` is unused.
+        """
+        if url:
+            return cls(await PostgresEngine.open(url, lock_timeout))
+        return cls(await SqliteEngine.open(path, lock_timeout))
+
+    @property
+    def engine(self) -> str:
+        """The engine holding the state: "sqlite" or "postgresql"."""
+        return self._db.name
 
     async def close(self) -> None:
-        await self._conn.close()
+        await self._db.close()
 
     async def _write(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        cursor = await self._conn.execute(sql, params)
-        await self._conn.commit()
-        return cursor.rowcount
+        async with self._db.transaction() as tx:
+            return await tx.execute(sql, params)
 
-    async def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+    async def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        return await self._db.rows(sql, params)
 
     # --- settings -------------------------------------------------------------------------------
 
@@ -113,15 +121,14 @@ class ModerationStore:
 
     async def autoreply_channels(self, guild_id: int) -> list[int]:
         rows = await self._rows(
-            "SELECT key FROM settings WHERE guild_id = ? AND key LIKE 'autoreply:%' AND value = 'on' ORDER BY key",
-            (guild_id,),
+            "SELECT key FROM settings WHERE guild_id = ? AND key LIKE 'autoreply:%' AND value = 'on'", (guild_id,)
         )
-        return [int(row["key"].split(":", 1)[1]) for row in rows]
+        return [int(key.split(":", 1)[1]) for key in sorted(row["key"] for row in rows)]
 
     async def claim_thread(self, guild_id: int, thread_id: int) -> bool:
         """True exactly once per thread, across restarts and processes: the auto-reply guard."""
         inserted = await self._write(
-            "INSERT OR IGNORE INTO autoreplied_threads(thread_id, guild_id, at) VALUES (?, ?, ?)",
+            "INSERT INTO autoreplied_threads(thread_id, guild_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (thread_id, guild_id, time.time()),
         )
         return inserted == 1
@@ -131,14 +138,15 @@ class ModerationStore:
     async def add_report(
         self, fact_id: str, reporter_id: int, guild_id: int | None, reason: str, suggested_source: str = ""
     ) -> int:
-        """Store a report; returns its number in its guild (one statement, so numbers never collide)."""
-        rows = await self._rows(
-            "INSERT INTO reports(number, fact_id, reporter_id, guild_id, reason, suggested_source, status, created_at) "
-            "SELECT coalesce(max(number), 0) + 1, ?, ?, ?, ?, ?, 'open', ? FROM reports WHERE guild_id IS ? "
-            "RETURNING number",
-            (fact_id, reporter_id, guild_id, reason, suggested_source, time.time(), guild_id),
-        )
-        await self._conn.commit()
+        """Store a report; returns its number in its guild (numbered under the guild's lock: never twice)."""
+        async with self._db.transaction() as tx:
+            await tx.serialize(f"reports:{guild_id}")
+            rows = await tx.rows(
+                "INSERT INTO reports(number, fact_id, reporter_id, guild_id, reason, suggested_source, status, "
+                "created_at) SELECT coalesce(max(number), 0) + 1, ?, ?, ?, ?, ?, 'open', ? FROM reports "
+                "WHERE guild_id IS ? RETURNING number",
+                (fact_id, reporter_id, guild_id, reason, suggested_source, time.time(), guild_id),
+            )
         return int(rows[0]["number"])
 
     async def reports(self, guild_id: int | None, status: str = "open", limit: int = 10) -> list[Report]:
@@ -193,59 +201,44 @@ class ModerationStore:
         key = " ".join(query.lower().split())[:200]
         if not key:
             return
-        now = time.time() if now is None else now
+        now = time.time() if now is None else float(now)
         day = int(now // DAY)
-        generation, secret = await self._asker_key(now)
-        await self._conn.execute(
-            "INSERT INTO query_stats(guild_id, query, day, asked, missed) VALUES (?, ?, ?, 1, ?) "
-            "ON CONFLICT(guild_id, query, day) DO UPDATE SET asked = asked + 1, missed = missed + excluded.missed",
-            (guild_id, key, day, 0 if found else 1),
-        )
-        await self._conn.execute(
-            "INSERT INTO query_askers(guild_id, query, key_generation, asker, day) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(guild_id, query, key_generation, asker) DO UPDATE SET day = excluded.day",
-            (guild_id, key, generation, _asker(secret, guild_id, user_id), day),
-        )
-        await self._conn.commit()
-
-    async def _asker_key(self, now: float) -> tuple[int, bytes]:
-        """The current asker key (generation, secret): created when missing, replaced when too old.
-
-        Runs inside the caller's write, so two processes never both rotate it.
-        """
-        await self._conn.execute(
-            "INSERT OR IGNORE INTO state_keys(name, generation, secret, created_at) VALUES ('asker', 1, ?, ?)",
-            (secrets.token_bytes(32), now),
-        )
-        await self._conn.execute(
-            "UPDATE state_keys SET generation = generation + 1, secret = ?, created_at = ? "
-            "WHERE name = 'asker' AND created_at <= ?",
-            (secrets.token_bytes(32), now, now - ASKER_KEY_DAYS * DAY),
-        )
-        rows = await self._rows("SELECT generation, secret FROM state_keys WHERE name = 'asker'")
-        return int(rows[0]["generation"]), bytes(rows[0]["secret"])
+        async with self._db.transaction() as tx:
+            generation, secret = await _asker_key(tx, now)
+            await tx.execute(
+                "INSERT INTO query_stats(guild_id, query, day, asked, missed) VALUES (?, ?, ?, 1, ?) "
+                "ON CONFLICT(guild_id, query, day) DO UPDATE "
+                "SET asked = query_stats.asked + 1, missed = query_stats.missed + excluded.missed",
+                (guild_id, key, day, 0 if found else 1),
+            )
+            await tx.execute(
+                "INSERT INTO query_askers(guild_id, query, key_generation, asker, day) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(guild_id, query, key_generation, asker) DO UPDATE SET day = excluded.day",
+                (guild_id, key, generation, _asker(secret, guild_id, user_id), day),
+            )
 
     async def stats(self, guild_id: int | None, limit: int = 10, min_askers: int = MIN_ASKERS) -> Stats:
         """The guild's statistics; a query's text only once `min_askers` members asked it."""
+        # Statistics always have a guild (`guild_id = ?` uses the index; None matches nothing), reports may not.
         shown = (
             "WITH shown AS (SELECT query FROM (SELECT query, count(*) AS askers FROM query_askers "
-            "WHERE guild_id IS ? GROUP BY query, key_generation) GROUP BY query HAVING max(askers) >= ?) "
+            "WHERE guild_id = ? GROUP BY query, key_generation) AS per_key GROUP BY query HAVING max(askers) >= ?) "
         )
         top = await self._rows(
-            shown + "SELECT query, sum(asked) AS n FROM query_stats JOIN shown USING (query) WHERE guild_id IS ? "
+            shown + "SELECT query, sum(asked) AS n FROM query_stats JOIN shown USING (query) WHERE guild_id = ? "
             "GROUP BY query ORDER BY n DESC, query LIMIT ?",
             (guild_id, min_askers, guild_id, limit),
         )
         misses = await self._rows(
-            shown + "SELECT query, sum(missed) AS n FROM query_stats JOIN shown USING (query) WHERE guild_id IS ? "
-            "GROUP BY query HAVING n > 0 ORDER BY n DESC, query LIMIT ?",
+            shown + "SELECT query, sum(missed) AS n FROM query_stats JOIN shown USING (query) WHERE guild_id = ? "
+            "GROUP BY query HAVING sum(missed) > 0 ORDER BY n DESC, query LIMIT ?",
             (guild_id, min_askers, guild_id, limit),
         )
         counts = await self._rows(
             shown + "SELECT (SELECT count(*) FROM reports WHERE guild_id IS ? AND status = 'open') AS open_, "
             "(SELECT count(*) FROM reports WHERE guild_id IS ? AND status = 'resolved') AS resolved, "
-            "(SELECT coalesce(sum(asked), 0) FROM query_stats WHERE guild_id IS ?) AS total, "
-            "(SELECT count(DISTINCT query) FROM query_stats WHERE guild_id IS ? "
+            "(SELECT coalesce(sum(asked), 0) FROM query_stats WHERE guild_id = ?) AS total, "
+            "(SELECT count(DISTINCT query) FROM query_stats WHERE guild_id = ? "
             "AND query NOT IN (SELECT query FROM shown)) AS hidden",
             (guild_id, min_askers, guild_id, guild_id, guild_id, guild_id),
         )
@@ -264,12 +257,12 @@ class ModerationStore:
         """Delete query statistics (counts and asker hashes) older than `retention_days`; rows deleted."""
         now = time.time() if now is None else now
         first_kept = int(now // DAY) - retention_days + 1
-        stats = await self._conn.execute("DELETE FROM query_stats WHERE day < ?", (first_kept,))
-        askers = await self._conn.execute("DELETE FROM query_askers WHERE day < ?", (first_kept,))
-        await self._conn.commit()
-        if stats.rowcount or askers.rowcount:
+        async with self._db.transaction() as tx:
+            deleted = await tx.execute("DELETE FROM query_stats WHERE day < ?", (first_kept,))
+            deleted += await tx.execute("DELETE FROM query_askers WHERE day < ?", (first_kept,))
+        if deleted:
             await self.checkpoint()
-        return stats.rowcount + askers.rowcount
+        return deleted
 
     async def forget_user(self, user_id: int) -> dict[str, int]:
         """A deletion request: what is stored about one member, removed; returns what was removed.
@@ -280,48 +273,54 @@ class ModerationStore:
         """
         uid = str(int(user_id))
         removed: dict[str, int] = {}
-        for name, sql, params in (
-            ("reports filed", "DELETE FROM reports WHERE reporter_id = ?", (user_id,)),
-            (
-                "reports unlinked from their resolver",
-                "UPDATE reports SET resolved_by = NULL WHERE resolved_by = ?",
-                (user_id,),
-            ),
-        ):
-            cursor = await self._conn.execute(sql, params)
-            removed[name] = cursor.rowcount
-        audit = await self._rows("SELECT id, actor_id, detail FROM audit")
-        mentions = [(r["id"],) for r in audit if r["actor_id"] == user_id or _mentions(json.loads(r["detail"]), uid)]
-        await self._conn.executemany("DELETE FROM audit WHERE id = ?", mentions)
-        removed["audit entries"] = len(mentions)
-        keys = await self._rows("SELECT generation, secret FROM state_keys WHERE name = 'asker'")
-        hashes = 0
-        if keys:
-            generation, secret = int(keys[0]["generation"]), bytes(keys[0]["secret"])
-            guilds = await self._rows(
-                "SELECT DISTINCT guild_id FROM query_askers WHERE key_generation = ?", (generation,)
+        async with self._db.transaction() as tx:
+            removed["reports filed"] = await tx.execute("DELETE FROM reports WHERE reporter_id = ?", (user_id,))
+            removed["reports unlinked from their resolver"] = await tx.execute(
+                "UPDATE reports SET resolved_by = NULL WHERE resolved_by = ?", (user_id,)
             )
-            for row in guilds:
-                cursor = await self._conn.execute(
-                    "DELETE FROM query_askers WHERE guild_id = ? AND key_generation = ? AND asker = ?",
-                    (row["guild_id"], generation, _asker(secret, row["guild_id"], user_id)),
+            audit = await tx.rows("SELECT id, actor_id, detail FROM audit")
+            mentions = [r["id"] for r in audit if r["actor_id"] == user_id or _mentions(json.loads(r["detail"]), uid)]
+            for audit_id in mentions:
+                await tx.execute("DELETE FROM audit WHERE id = ?", (audit_id,))
+            removed["audit entries"] = len(mentions)
+            keys = await tx.rows("SELECT generation, secret FROM state_keys WHERE name = 'asker'")
+            hashes = 0
+            if keys:
+                generation, secret = int(keys[0]["generation"]), bytes(keys[0]["secret"])
+                guilds = await tx.rows(
+                    "SELECT DISTINCT guild_id FROM query_askers WHERE key_generation = ?", (generation,)
                 )
-                hashes += cursor.rowcount
-        removed["query asker hashes"] = hashes
-        await self._conn.commit()
+                for row in guilds:
+                    hashes += await tx.execute(
+                        "DELETE FROM query_askers WHERE guild_id = ? AND key_generation = ? AND asker = ?",
+                        (row["guild_id"], generation, _asker(secret, row["guild_id"], user_id)),
+                    )
+            removed["query asker hashes"] = hashes
         await self.checkpoint()
         return removed
 
     async def checkpoint(self) -> None:
-        """Fold the WAL into the database file and empty it, so no copy of deleted rows stays behind."""
-        await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Leave no copy of deleted rows behind where the engine allows it (SQLite: the WAL folded in, emptied)."""
+        await self._db.scrub()
 
 
-async def _prepare(conn: aiosqlite.Connection) -> None:
-    conn.row_factory = sqlite3.Row
-    await conn.execute("PRAGMA journal_mode = WAL")
-    await conn.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten, not left in free pages
-    await migrate(conn)
+async def _asker_key(tx: Transaction, now: float) -> tuple[int, bytes]:
+    """The current asker key (generation, secret): created when missing, replaced when too old.
+
+    Runs inside the caller's write transaction, so two processes never both rotate it (SQLite: the
+    write lock; PostgreSQL: the row lock the UPDATE takes, after which the other sees the new key).
+    """
+    await tx.execute(
+        "INSERT INTO state_keys(name, generation, secret, created_at) VALUES ('asker', 1, ?, ?) ON CONFLICT DO NOTHING",
+        (secrets.token_bytes(32), now),
+    )
+    await tx.execute(
+        "UPDATE state_keys SET generation = generation + 1, secret = ?, created_at = ? "
+        "WHERE name = 'asker' AND created_at <= ?",
+        (secrets.token_bytes(32), now, now - ASKER_KEY_DAYS * DAY),
+    )
+    rows = await tx.rows("SELECT generation, secret FROM state_keys WHERE name = 'asker'")
+    return int(rows[0]["generation"]), bytes(rows[0]["secret"])
 
 
 def _asker(secret: bytes, guild_id: int, user_id: int) -> str:
@@ -338,7 +337,7 @@ def _mentions(detail: object, uid: str) -> bool:
     return re.search(rf"(?<!\d){uid}(?!\d)", str(detail)) is not None
 
 
-def _report(row: sqlite3.Row) -> Report:
+def _report(row: Row) -> Report:
     return Report(
         id=row["id"],
         number=row["number"],
