@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     crisis_text: str = Field(default=DEFAULT_CRISIS_TEXT, max_length=500)
     cooldown_uses: int = Field(default=5, ge=1, description="Commands a user may run per cooldown window.")
     cooldown_seconds: float = Field(default=30.0, gt=0)
+    answer_workers: int = Field(default=4, ge=1, le=64, description="Answers computed at the same time.")
+    answer_backlog: int = Field(
+        default=200, ge=0, description="Answers that may wait for a worker; past this a private 'busy' notice."
+    )
+    answer_defer_ms: float = Field(
+        default=250.0, ge=0, le=2500, description="Acknowledge first (defer) when an answer takes longer than this."
+    )
     mod_log_channel_id: int | None = Field(default=None, description="Channel that receives fact reports.")
     discord_retry_min_seconds: float = Field(
         default=2.0, gt=0, le=3600, description="First wait before retrying when Discord cannot be reached."
