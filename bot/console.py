@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.answers.base import Choice, FactPage, choices_json
+from bot.answers.base import Choice, choices_json
 from bot.answers.reply import Reply
 from bot.config import Settings
 from bot.discord.services import Services
@@ -96,11 +96,8 @@ async def _answer(services: Services, args: argparse.Namespace) -> Reply | list[
             return await answers.fact_by_id(args.id, private=args.private)
         query = " ".join(args.query)
 
-        async def render(page: int) -> tuple[Reply, FactPage | None]:
-            return await answers.fact(query, page=page, private=args.private)
-
-        reply, page = await render(max(0, args.page - 1))
-        reply.view = fact_view(0, page, render, None)
+        reply, page = await answers.fact(query, page=max(0, args.page - 1), private=args.private)
+        reply.view = fact_view(0, page, private=args.private)
         return reply
     if args.what == "source":
         return await answers.source(" ".join(args.query), private=args.private)
