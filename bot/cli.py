@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_argument("--json", action="store_true")
     forget = sub.add_parser("forget-user", help="delete a member's reports and audit mentions (deletion request)")
     forget.add_argument("user_id", type=int, help="the member's Discord user id")
+    from bot.importing.cli import add_arguments as import_arguments
+
+    import_arguments(sub.add_parser("import", help="import an article, clinic page or paper card into DATA_DIR"))
     ask = sub.add_parser("ask", help="answer a command offline, exactly as Discord would receive it")
     ask.add_argument("what", nargs=argparse.REMAINDER, help="e.g. fact benzos | fact --id k-3f9a2c | compare a b")
     return parser
@@ -101,6 +104,15 @@ def _main(argv: Sequence[str] | None = None) -> int:
             from bot.console import forget_user
 
             return asyncio.run(forget_user(settings, args.user_id))
+        if args.command == "import":
+            from bot.importing.cli import run as run_import
+            from bot.importing.errors import ImportFailure
+
+            try:
+                return run_import(args, settings.data_dir)
+            except ImportFailure as exc:
+                print(f"error: {exc} (nothing was written)", file=sys.stderr)
+                return 2
         if args.command == "ask":
             from bot.console import ask
 

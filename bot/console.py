@@ -20,10 +20,12 @@ from bot.moderation.replies import (
     about_reply,
     autoreply,
     find_sources,
+    paper_thread_for,
     reports_reply,
     stats_reply,
     summary_messages,
     unknown_concept,
+    unknown_paper,
 )
 from bot.moderation.state import ModerationStore
 
@@ -45,9 +47,10 @@ def _ask_parser() -> argparse.ArgumentParser:
     compare.add_argument("first")
     compare.add_argument("second")
     compare.add_argument("--private", action="store_true")
-    summary = sub.add_parser("summary", help="/summary concept:… (the messages it would post)")
-    summary.add_argument("concept")
+    summary = sub.add_parser("summary", help="/summary concept:… or --source PAPER (the messages it would post)")
+    summary.add_argument("concept", nargs="?", default="")
     summary.add_argument("--perspectives", action="store_true")
+    summary.add_argument("--source", help="/summary source:… — a paper (title, DOI or link) as a forum thread")
     find = sub.add_parser("find-sources", help="the 'Find sources' message menu on this text")
     find.add_argument("text", nargs="+")
     auto = sub.add_parser("autoreply", help="what the bot would reply under a new forum post")
@@ -105,6 +108,13 @@ async def _answer(services: Services, args: argparse.Namespace) -> Reply | list[
         return await answers.protocol(" ".join(args.query), private=args.private)
     if args.what == "compare":
         return await answers.compare(args.first, args.second, private=args.private)
+    if args.what == "summary" and (args.source or not args.concept):
+        thread = await paper_thread_for(answers, args.source or "")
+        if thread is None:
+            return unknown_paper(args.source or "", [p.title for p in await services.store.papers()])
+        for reply in thread.messages[:1]:
+            reply.content = f"Thread title: {thread.title}"
+        return thread.messages
     if args.what == "summary":
         messages = await summary_messages(services.store, args.concept, perspectives=args.perspectives)
         return messages if messages is not None else unknown_concept(args.concept, await services.store.concept_names())

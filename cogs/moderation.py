@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.answers.paper import matching_tags
 from bot.answers.render import message_reply
 from bot.answers.reply import Reply
 from bot.discord.reload import ReloadResult
@@ -20,10 +21,12 @@ from bot.moderation.replies import (
     about_reply,
     autoreply_status,
     confirmation,
+    paper_thread_for,
     reports_reply,
     stats_reply,
     summary_messages,
     unknown_concept,
+    unknown_paper,
 )
 from cogs.common import FORUM, TEXT_OR_FORUM, services
 
@@ -87,16 +90,21 @@ class Moderation(commands.Cog):
         concept="Concept page, e.g. ketamine",
         channel="Forum or text channel (default: here)",
         perspectives="Add the model-written perspectives, labelled as such",
+        source="Instead of a concept: a paper (title, DOI or link) to post as a new thread",
     )
     @moderators_only
     async def summary(
         self,
         interaction: discord.Interaction,
-        concept: str,
+        concept: str | None = None,
         channel: app_commands.Transform[discord.abc.GuildChannel, TEXT_OR_FORUM] | None = None,
         perspectives: bool = False,
+        source: str | None = None,
     ) -> None:
         svc = services(interaction)
+        if source is not None or not concept:
+            await self._paper_summary(interaction, source or "", channel)
+            return
         messages = await summary_messages(svc.store, concept, perspectives=perspectives)
         if messages is None:
             await svc.delivery.respond(interaction, unknown_concept(concept, await svc.store.concept_names()))
@@ -145,6 +153,69 @@ class Moderation(commands.Cog):
             sent = await svc.delivery.post(target, reply)
             first = first or sent
         return first.jump_url if first else target.jump_url
+
+    async def _paper_summary(
+        self, interaction: discord.Interaction, source: str, channel: discord.abc.GuildChannel | None
+    ) -> None:
+        """`/summary source:` — a paper as a new forum thread, the way members post one (preview first)."""
+        svc = services(interaction)
+        thread = await paper_thread_for(svc.answers, source) if source.strip() else None
+        if thread is None:
+            titles = [p.title for p in await svc.store.papers()]
+            reply = (
+                unknown_paper(source, titles)
+                if source.strip()
+                else message_reply(
+                    "Concept or paper", "Give `concept:` (a concept page) or `source:` (a paper's title, DOI or link)."
+                )
+            )
+            await svc.delivery.respond(interaction, reply)
+            return
+        target = channel or interaction.channel
+        if not isinstance(target, PostTarget):
+            await svc.delivery.respond(interaction, message_reply("Pick a channel", "Choose a forum or text channel."))
+            return
+        tags = []
+        if isinstance(target, discord.ForumChannel):
+            tags = [
+                target.available_tags[i] for i in matching_tags([t.name for t in target.available_tags], thread.topics)
+            ]
+        kind = f"a new thread “{thread.title}” in" if isinstance(target, discord.ForumChannel) else "messages in"
+        tagged = f" with tags {', '.join(t.name for t in tags)}" if tags else ""
+        preview = Reply([e for m in thread.messages[:1] for e in m.embeds], ephemeral=True)
+        preview.content = f"Preview: {len(thread.messages)} message(s) as {kind} {target.mention}{tagged}. Post it?"
+
+        async def post(button_interaction: discord.Interaction) -> None:
+            await button_interaction.response.defer()
+            if isinstance(target, discord.ForumChannel):
+                created = await svc.delivery.create_forum_post(target, thread.title, thread.messages[0], tags)
+                for reply in thread.messages[1:]:
+                    await svc.delivery.post(created, reply)
+                link = str(created.jump_url)
+            else:
+                sent = [await svc.delivery.post(target, reply) for reply in thread.messages]
+                link = sent[0].jump_url if sent else target.jump_url
+            await svc.moderation.audit(
+                interaction.guild_id,
+                interaction.user.id,
+                "summary.posted",
+                paper=thread.paper.title,
+                channel=target.id,
+                messages=len(thread.messages),
+                link=link,
+            )
+            await svc.delivery.edit(button_interaction, confirmation("Posted", f"The paper is posted: {link}"))
+
+        preview.view = ConfirmView(interaction.user.id, post)
+        await svc.delivery.respond(interaction, preview)
+
+    @summary.autocomplete("source")
+    async def paper_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        titles = [p.title for p in await services(interaction).store.papers()]
+        found = [t for t in titles if current.lower() in t.lower()]
+        return [app_commands.Choice(name=t[:100], value=t[:100]) for t in found][:25]
 
     @summary.autocomplete("concept")
     async def concept_autocomplete(

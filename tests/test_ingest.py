@@ -6,16 +6,24 @@ import json
 import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from bot.facts.errors import ParseError
 from bot.facts.ingest import build_database, check_data, data_hash, ensure_database, stored_hash
+from bot.facts.source_page import parse_file as parse_source
+from bot.facts.source_page import source_files
 from bot.facts.store import FactStore
 from bot.moderation.state import ModerationStore
 from bot.search.searcher import Searcher
 from tests.conftest import DATA_DIR, SEED_SOURCE_COUNTS, SEED_TYPE_COUNTS
+
+#: The imported sources shipped in data/sources/ (the seed paper card), attached to the ketamine page.
+IMPORTED = [parse_source(p) for p in source_files(DATA_DIR)]
+TOTAL = 285 + sum(len(p.facts) for p in IMPORTED)
+TYPES = Counter(SEED_TYPE_COUNTS) + Counter(f.type for p in IMPORTED for f in p.facts)
 
 
 def _ids(db: Path) -> dict[str, str]:
@@ -25,9 +33,9 @@ def _ids(db: Path) -> dict[str, str]:
 
 def test_build_report_counts(tmp_path: Path) -> None:
     report = build_database(DATA_DIR, tmp_path / "facts.sqlite3")
-    assert report.facts_by_concept == {"ketamine": 285}
-    assert [n for _, _, n in report.facts_by_source] == SEED_SOURCE_COUNTS
-    assert report.facts_by_type == SEED_TYPE_COUNTS
+    assert report.facts_by_concept == {"ketamine": TOTAL}
+    assert [n for _, _, n in report.facts_by_source] == SEED_SOURCE_COUNTS + [len(p.facts) for p in IMPORTED]
+    assert report.facts_by_type == dict(TYPES)
     assert (report.citations, report.perspectives) == (20, 7)
 
 
@@ -35,7 +43,7 @@ def test_fact_ids_are_stable_across_rebuilds_and_look_like_k_hex(tmp_path: Path,
     first = tmp_path / "a.sqlite3"
     build_database(DATA_DIR, first)
     ids = _ids(first)
-    assert len(set(ids.values())) == 285
+    assert len(set(ids.values())) == TOTAL
     assert all(len(i) == 8 and i.startswith("k-") and int(i[2:], 16) >= 0 for i in ids.values())
     # Adding another concept page and editing aliases does not move any existing id.
     page = (data_copy / "concepts" / "ketamine.txt").read_text(encoding="utf-8")
@@ -51,7 +59,7 @@ def test_fact_ids_are_stable_across_rebuilds_and_look_like_k_hex(tmp_path: Path,
                 "SELECT f.text, f.id FROM facts f JOIN concepts c ON c.id = f.concept_id WHERE c.name = 'ketamine'"
             )
         )
-        assert conn.execute("SELECT count(*) FROM facts").fetchone()[0] == 570
+        assert conn.execute("SELECT count(*) FROM facts").fetchone()[0] == TOTAL + 285
     assert kept == ids
 
 
@@ -80,10 +88,10 @@ async def test_a_swap_under_a_running_store_keeps_it_serving_the_old_file(tmp_pa
         encoding="utf-8",
     )
     build_database(data_copy, db)
-    assert (await store.counts())["facts"] == 285
+    assert (await store.counts())["facts"] == TOTAL
     await store.close()
     reopened = await FactStore.open(db)
-    assert (await reopened.counts())["facts"] == 570
+    assert (await reopened.counts())["facts"] == TOTAL + 285
     await reopened.close()
 
 
@@ -113,7 +121,7 @@ async def test_moderator_state_survives_a_rebuild(tmp_path: Path, data_copy: Pat
 
 def test_check_validates_without_touching_files(tmp_path: Path, data_copy: Path) -> None:
     report = check_data(data_copy)
-    assert report.total_facts == 285
+    assert report.total_facts == TOTAL
     (data_copy / "protocols.toml").write_text(
         '[[protocol]]\nkey = "x"\nname = "X"\ndescription = "d"\n[protocol.stages]\nbogus = ["a"]\n'
     )
@@ -139,10 +147,10 @@ def test_cli_ingest_prints_counts_and_search_json(tmp_path: Path) -> None:
     }
     ingest = _cli("ingest", cwd=tmp_path, env=env)
     assert ingest.returncode == 0, ingest.stderr
-    assert "285 facts" in ingest.stdout
-    assert "concept ketamine: 285 facts" in ingest.stdout
+    assert f"{TOTAL} facts" in ingest.stdout
+    assert f"concept ketamine: {TOTAL} facts" in ingest.stdout
     assert "    195  The Montreal model: an integrative biomedical-psychedelic ..." in ingest.stdout
-    assert "claim 150, reference 86, procedure 19, measurement 16, account 10, perspective 4" in ingest.stdout
+    assert all(f"{kind} {n}" in ingest.stdout for kind, n in TYPES.items())
     found = _cli("search", "spravato", "--limit", "3", "--json", cwd=tmp_path, env=env)
     rows = json.loads(found.stdout)
     assert len(rows) == 3
@@ -212,6 +220,6 @@ async def test_a_damaged_fact_database_is_reported_and_its_connection_closed(tmp
     damaged = tmp_path / "facts.sqlite3"
     damaged.write_bytes(b"SQLite format 3\x00" + b"x" * 5000)
     before = threading.active_count()
-    with pytest.raises(StoreError, match="cannot be read .*run `python -m bot ingest`"):
+    with pytest.raises(StoreError, match=r"cannot be read .*run `python -m bot ingest`"):
         await FactStore.open(damaged)
     assert threading.active_count() == before  # the aiosqlite worker thread was closed

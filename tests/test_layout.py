@@ -19,6 +19,7 @@ MAX_LINES = 400
 ALLOWED = {
     "bot.facts": set(),
     "bot.search": {"bot.facts"},
+    "bot.importing": {"bot.facts"},
     "bot.answers": {"bot.search", "bot.facts"},
     "bot.moderation": {"bot.answers", "bot.search", "bot.facts"},
     "bot.discord": {"bot.moderation", "bot.answers", "bot.search", "bot.facts", "bot.config"},

@@ -113,9 +113,18 @@ class CompareAnswers(AnswerBase):
         different = [_stems(m) for m in config.get("different", [])]
         for title, members in grouped:
             marked = [(_marker(stems[f.id], similar, different), f) for f in members]
-            marked.sort(key=lambda mf: (mf[1].rowid not in home, mf[0] != "≈", mf[1].source.id, mf[1].position))
+            marked.sort(
+                key=lambda mf: (
+                    mf[1].rowid not in home,
+                    -mf[1].source.tier.rank,  # higher tiers first: a paper before a clinic page
+                    mf[0] != "≈",
+                    mf[1].source.id,
+                    mf[1].position,
+                )
+            )
             for name, value in pack_rows(title, [fact_row(f, 240, marker) for marker, f in marked[:4]])[:1]:
                 embed.add_field(name=name, value=value, inline=False)
+        conflicts.sort(key=lambda pair: -max(f.source.tier.rank for f in pair))
         for a, b in conflicts[:2]:
             value = f"{fact_row(a, 220, '①')}\n{fact_row(b, 220, '②')}"
             embed.add_field(name="⚔️ Conflicting facts (shown as stated; not merged)", value=value, inline=False)

@@ -29,9 +29,9 @@ def escape(text: str) -> str:
 
 
 def source_line(source: SourceRecord, *, link: bool = True) -> str:
-    """`[Title](https://site) · Publisher · Date` — the attribution under every fact."""
+    """`[Title](https://site) · Publisher · Date · 📄 Peer-reviewed paper` — the attribution under every fact."""
     title = escape(source.title)
-    head = f"[{title}]({source.url})" if link else title
+    head = f"[{title}]({source.url})" if link and source.url else title
     parts = [head]
     if source.authors:
         names = ", ".join(source.authors[:3]) + (" et al." if len(source.authors) > 3 else "")
@@ -40,13 +40,19 @@ def source_line(source: SourceRecord, *, link: bool = True) -> str:
         parts.append(escape(source.publisher))
     if source.date:
         parts.append(source.date)
+    parts.append(source.tier.tag)
     return " · ".join(parts)
 
 
 def short_source(source: SourceRecord) -> str:
     """`Frontiers in Psychiatry, 2023`-style label for footnotes and compact rows."""
-    label = source.publisher or source.domain
+    label = source.publisher or source.domain or clip(source.title, 60)
     return f"{label}, {source.year}" if source.year else label
+
+
+def attribution(source: SourceRecord) -> str:
+    """`Frontiers in Psychiatry, 2023 · 📄 paper`: a compact row's source and tier, escaped."""
+    return f"{escape(short_source(source))} · {source.tier.badge} {escape(source.tier.short)}"
 
 
 def fact_text(fact: FactRecord, limit: int) -> str:
@@ -64,7 +70,7 @@ def fact_field(fact: FactRecord, rank: int | None = None, text_limit: int = 760)
 
 def fact_row(fact: FactRecord, limit: int = 300, marker: str = "•") -> str:
     """One compact line: `• text — k-3f9a2c · Frontiers in Psychiatry`."""
-    return f"{marker} {fact_text(fact, limit)} — `{fact.id}` · {escape(short_source(fact.source))}"
+    return f"{marker} {fact_text(fact, limit)} — `{fact.id}` · {attribution(fact.source)}"
 
 
 def pack_rows(title: str, rows: Sequence[str]) -> list[tuple[str, str]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz, process
 
-from bot.answers.base import AnswerBase, Choice, in_text
+from bot.answers.base import AnswerBase, Choice
+from bot.answers.paper import citing_facts, doi_in, match_paper, own_facts
 from bot.answers.render import (
     answer_embed,
     escape,
@@ -17,6 +18,9 @@ from bot.answers.reply import CHOICE_TEXT, CHOICES, Reply, clip
 from bot.facts.models import FactRecord, PaperRecord, SourceRecord
 from bot.search.text import STOPWORDS, fts_phrase, normalize, tokenize
 
+#: Tiers whose sources may carry a known paper's metadata when no paper card is imported for it.
+SCHOLARLY_TIERS = frozenset({"paper", "review"})
+
 
 class SourceAnswers(AnswerBase):
     """`/source` answers."""
@@ -26,7 +30,9 @@ class SourceAnswers(AnswerBase):
         cleaned = normalize(query)
         if not tokenize(cleaned):
             return message_reply("Nothing to search for", "Type part of a title, e.g. `/source query: montreal model`.")
-        paper = await self._paper_for(cleaned)
+        paper = await self._paper_for(query)
+        if paper is not None and paper.source_id is not None and doi_in(query):
+            return await self._paper_card(paper, cleaned, private)  # a DOI or a link names the paper exactly
         source = await self._best_source(cleaned)
         if (
             paper is not None
@@ -39,13 +45,14 @@ class SourceAnswers(AnswerBase):
             near = process.extract(cleaned, titles, scorer=fuzz.WRatio, limit=3, score_cutoff=50)
             hint = "\nDid you mean: " + "; ".join(f"**{escape(t)}**" for t, _, _ in near) + "?" if near else ""
             return message_reply("No matching source", f"No source title matches “{escape(clip(cleaned, 200))}”.{hint}")
-        if source is None:
+        if source is None or (paper is not None and paper.source_id == source.id):
             assert paper is not None
-            return await self._paper_card(paper, cleaned, private)
+            return await self._paper_card(paper, cleaned, private)  # a paper with its card: the paper's view
         mix = await self.store.source_type_mix(source.id)
         embed = answer_embed(source.title)
         embed.url = source.url
-        embed.add_field(name="Site", value=f"[{source.domain}]({source.url})", inline=True)
+        site = f"[{source.domain or 'the page'}]({source.url})" if source.url else "not recorded"
+        embed.add_field(name="Site", value=site, inline=True)
         embed.add_field(name="Publisher", value=escape(source.publisher) or "—", inline=True)
         embed.add_field(name="Date", value=source.date or "not given", inline=True)
         if source.authors:
@@ -55,7 +62,10 @@ class SourceAnswers(AnswerBase):
             value=", ".join(f"{n} {t}" for t, n in mix.items()) or "—",
             inline=False,
         )
+        embed.add_field(name=f"Tier: {source.tier.tag}", value=escape(source.tier.meaning), inline=False)
         paper = paper or await self._paper_for(source.title)
+        if paper and paper.source_id != source.id and (paper.source_id or source.tier.key not in SCHOLARLY_TIERS):
+            paper = None  # a page about a paper is not the paper: never show its facts as the paper's
         if paper:
             name, value = paper_field(paper)
             embed.add_field(name=name, value=value, inline=False)
@@ -70,20 +80,13 @@ class SourceAnswers(AnswerBase):
         if phrases:
             found = await self.store.search_sources(" OR ".join(phrases), 10)
             if found:
-                return max(found, key=lambda s: (fuzz.token_set_ratio(query, s.title), s.fact_count))
+                return max(found, key=lambda s: (fuzz.token_set_ratio(query.lower(), s.title.lower()), s.fact_count))
         sources = await self._top_sources()
         best = process.extractOne(query, [s.title for s in sources], scorer=fuzz.WRatio, score_cutoff=80)
         return sources[best[2]] if best else None
 
     async def _paper_for(self, text: str) -> PaperRecord | None:
-        lowered = text.lower()
-        for paper in await self.store.papers():
-            if (
-                any(m.lower() in lowered for m in paper.match)
-                or fuzz.token_set_ratio(lowered, paper.title.lower()) >= 90
-            ):
-                return paper
-        return None
+        return match_paper(await self.store.papers(), text)
 
     async def _relevant_in_source(self, query: str, source: SourceRecord) -> list[FactRecord]:
         result = await self.searcher.search(query, limit=200)
@@ -101,18 +104,17 @@ class SourceAnswers(AnswerBase):
             embed.url = paper.doi_url
         name, value = paper_field(paper)
         embed.add_field(name=name, value=value, inline=False)
-        mentions: list[FactRecord] = []
-        for phrase in paper.match:
-            expression = fts_phrase(phrase)
-            if expression:
-                match = in_text(expression)
-                if self._large:  # bm25 of a long title phrase walks all its words' documents first
-                    rowids = await self.store.unranked_candidates(match, 5)
-                else:
-                    rowids = [r for r, _ in await self.store.ranked_candidates(match, 5)]
-                mentions += (await self.store.facts_by_rowid(rowids)).values()
-        lines = [fact_row(f, 220) for f in {f.id: f for f in mentions}.values()][:4]
-        for name, value in pack_rows("Facts that cite it", lines)[:2]:
+        own = await own_facts(self.store, paper)
+        if own:
+            tier = own[0].source.tier
+            embed.add_field(
+                name=f"Tier: {tier.tag}",
+                value=f"{escape(tier.meaning)}\n{len(own)} facts: its own summary and abstract sentences.",
+                inline=False,
+            )
+        citing = await citing_facts(self.store, paper, large=self._large, exclude={f.id for f in own})
+        lines = [fact_row(f, 220) for f in citing][:4]
+        for name, value in pack_rows("Facts that cite it (each from the source named on it)", lines)[:2]:
             embed.add_field(name=name, value=value, inline=False)
         return Reply([embed], ephemeral=private)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.answers.render import answer_embed, escape, short_source
+from bot.answers.render import answer_embed, attribution, escape
 from bot.answers.reply import EMBED_DESCRIPTION, EMBED_TOTAL, EMBEDS_PER_MESSAGE, Reply, clip
 from bot.facts.models import CitationRecord, ConceptRecord, FactRecord
 
@@ -52,7 +52,7 @@ class _Numbering:
         for fact_id, number in self.numbers.items():
             fact = self.facts[fact_id]
             lines.append(
-                f"[{number}] {clip(escape(fact.text), 160)} — `{fact.id}` · {escape(short_source(fact.source))}"
+                f"[{number}] {clip(escape(fact.text), 160)} — `{fact.id}` · {attribution(fact.source)}"
             )
         return lines
 
@@ -109,7 +109,7 @@ def summary_replies(summary: Summary) -> list[Reply]:
         embed.colour = discord.Colour(0x718096)
         embed.set_footer(text="Written by a language model, not by the cited authors; check the numbered facts.")
         embeds.append(embed)
-    return [Reply(group, ephemeral=False) for group in _messages(embeds)]
+    return [Reply(group, ephemeral=False) for group in group_into_messages(embeds)]
 
 
 def _chunks(items: Sequence[str], budget: int, sep: str = "\n\n") -> list[str]:
@@ -128,7 +128,7 @@ def _chunks(items: Sequence[str], budget: int, sep: str = "\n\n") -> list[str]:
     return chunks
 
 
-def _messages(embeds: Sequence[discord.Embed]) -> list[list[discord.Embed]]:
+def group_into_messages(embeds: Sequence[discord.Embed]) -> list[list[discord.Embed]]:
     messages: list[list[discord.Embed]] = []
     current: list[discord.Embed] = []
     size = 0

@@ -40,6 +40,9 @@ class Source:
     date: str | None
     declared_count: int
     line: int
+    tier: str | None = None  # set at ingest: from an imported source's file, else from data/tiers.toml
+    url: str | None = None
+    path: str | None = None  # the data/sources/ file of an imported source
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Fact:
     text: str
     source_index: int
     line: int
+    section: str = ""
 
 
 @dataclass(frozen=True)

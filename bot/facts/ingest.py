@@ -27,10 +27,12 @@ from bot.facts.citations import resolve_citations
 from bot.facts.concept_page import ConceptPage, parse_file
 from bot.facts.datafiles import load_aliases, load_compare, load_papers, load_protocols
 from bot.facts.errors import ParseError
+from bot.facts.imported import insert_tiers, load_source_pages, merge_papers, paper_values, unclaimed, with_sources
+from bot.facts.tiers import load_tiers
 from bot.facts.vector_index import MEMORY_VECTORS, ensure_index, index_name, remove_stale
 
 # Bump when the schema or the derived tables change, so existing databases get rebuilt.
-BUILD_VERSION = "5"
+BUILD_VERSION = "6"
 # Above this many facts, the typo-correction vocabulary is built from an even sample of facts.
 VOCABULARY_SAMPLE_LIMIT = 200_000
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -213,16 +215,23 @@ def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildR
     papers = load_papers(data_dir / "papers.toml")
     protocols = load_protocols(data_dir / "protocols.toml")
     compare = load_compare(data_dir / "compare.toml")
+    tiers = load_tiers(data_dir / "tiers.toml")
+    imported = load_source_pages(data_dir, tiers)
+    cards = [card for found in imported.values() for card in found if card.is_paper]
     conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -32000;")
     conn.executescript(schema_sql())
     report = BuildReport(data_hash=digest, built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), seconds=0)
     fact_types: Counter[str] = Counter()
     citations: list[tuple[Any, ...]] = []  # cited facts by rowid, until their ids are final
     with conn:
-        next_rowid = 1
+        insert_tiers(conn, tiers)
+        next_rowid, known = 1, []
         for page in iter_pages(data_dir):
+            page = with_sources(page, imported.pop(page.name.lower(), []), tiers)
             citations += _insert_page(conn, page, next_rowid, report, fact_types)
             next_rowid += len(page.facts)
+            known.append(page.name)
+        unclaimed(imported, known)
         _assign_fact_ids(conn)
         ids = _ids_of(conn, {c[6] for c in citations})
         conn.executemany(
@@ -231,20 +240,11 @@ def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildR
             [(*c[:6], ids[c[6]], c[7]) for c in citations],
         )
         conn.executemany("INSERT INTO aliases(alias, canonical, kind) VALUES (?, ?, ?)", aliases)
-        for paper in papers:
-            conn.execute(
-                "INSERT INTO papers(title, authors, journal, year, doi, tags, summary, match) VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    paper["title"],
-                    json.dumps(paper["authors"]),
-                    paper["journal"],
-                    paper["year"],
-                    paper["doi"],
-                    json.dumps(paper["tags"]),
-                    paper["summary"],
-                    json.dumps(paper["match"]),
-                ),
-            )
+        conn.executemany(
+            "INSERT INTO papers(title, authors, journal, year, doi, tags, summary, match, source_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
+            [paper_values(paper) for paper in merge_papers(conn, papers, cards)],
+        )
         for proto in protocols:
             definition = {key: proto[key] for key in ("scope", "stages", "fact_ids", "types")}
             conn.execute(
@@ -265,7 +265,7 @@ def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildR
         report.seconds = round(time.perf_counter() - started, 3)
         report.facts_by_type = dict(fact_types.most_common())
         report.aliases = len(aliases)
-        report.papers = len(papers)
+        report.papers = conn.execute("SELECT count(*) FROM papers").fetchone()[0]
         report.protocols = len(protocols)
         meta = {
             "data_hash": digest,
@@ -301,8 +301,8 @@ def _insert_page(
     source_ids = []
     for source in page.sources:
         cur = conn.execute(
-            "INSERT INTO sources(concept_id, title, domain, publisher, authors, date, declared_count) "
-            "VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO sources(concept_id, title, domain, publisher, authors, date, declared_count, tier, url, path) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 concept_id,
                 source.title,
@@ -311,6 +311,9 @@ def _insert_page(
                 json.dumps(source.authors),
                 source.date,
                 source.declared_count,
+                source.tier,
+                source.url,
+                source.path,
             ),
         )
         source_ids.append(cur.lastrowid)
@@ -332,14 +335,19 @@ def _insert_page(
                 fact.type,
                 fact.text,
                 positions[fact.source_index],
+                fact.section,
             )
         )
         types[fact.type] += 1
     conn.executemany(
-        "INSERT INTO facts(rowid, id, concept_id, source_id, type, text, position) VALUES (?,?,?,?,?,?,?)", rows
+        "INSERT INTO facts(rowid, id, concept_id, source_id, type, text, position, section) VALUES (?,?,?,?,?,?,?,?)",
+        rows,
     )
     perspective_citations = resolve_citations(
-        [p.text for p in page.perspectives], page.facts, page.path, [p.line for p in page.perspectives]
+        [p.text for p in page.perspectives],
+        [f for f in page.facts if not f.section],  # the page's own facts (imported ones come after them)
+        page.path,
+        [p.line for p in page.perspectives],
     )
     conn.executemany(
         "INSERT INTO perspectives(concept_id, position, model, confidence, definitive, text) VALUES (?,?,?,?,?,?)",

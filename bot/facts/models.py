@@ -6,6 +6,26 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class TierRecord:
+    """A source tier (`data/tiers.toml`): higher `rank` is stronger evidence."""
+
+    key: str
+    rank: int
+    badge: str
+    label: str
+    short: str
+    meaning: str
+
+    @property
+    def tag(self) -> str:
+        """`📄 Peer-reviewed paper`: what every fact line and source card shows."""
+        return f"{self.badge} {self.label}"
+
+
+UNRATED_TIER = TierRecord("unrated", 0, "❔", "Unrated source", "unrated", "No one has rated this kind of source yet.")
+
+
+@dataclass(frozen=True)
 class SourceRecord:
     id: int
     title: str
@@ -15,11 +35,15 @@ class SourceRecord:
     date: str | None
     fact_count: int
     concept: str
+    tier: TierRecord = UNRATED_TIER
+    link: str | None = None  # the page's own address, when it was imported from one
 
     @property
-    def url(self) -> str:
-        """Sources carry a site domain, not a full URL: link the site."""
-        return f"https://{self.domain}"
+    def url(self) -> str | None:
+        """The page's address when known, else its site (concept-page sources carry a domain only)."""
+        if self.link:
+            return self.link
+        return f"https://{self.domain}" if self.domain else None
 
     @property
     def year(self) -> str | None:
@@ -35,6 +59,7 @@ class FactRecord:
     source: SourceRecord
     concept: str
     position: int
+    section: str = ""  # an imported source's section ("Summary", "Abstract", "Text"); "" on concept pages
 
 
 @dataclass(frozen=True)
@@ -76,6 +101,7 @@ class PaperRecord:
     tags: tuple[str, ...]
     summary: str
     match: tuple[str, ...]
+    source_id: int | None = None  # the imported paper card (`data/sources/`), when there is one
 
     @property
     def doi_url(self) -> str | None:

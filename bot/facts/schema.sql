@@ -24,8 +24,21 @@ CREATE TABLE sources (
     publisher      TEXT NOT NULL,
     authors        TEXT NOT NULL,      -- JSON list
     date           TEXT,
-    declared_count INTEGER NOT NULL
+    declared_count INTEGER NOT NULL,
+    tier           TEXT NOT NULL REFERENCES tiers(key),  -- data/tiers.toml
+    url            TEXT,               -- the page's own address (imported sources only)
+    path           TEXT                -- the data/sources/ file it came from (imported sources only)
 );
+
+-- Source tiers (data/tiers.toml): rank orders them, higher is stronger evidence.
+CREATE TABLE tiers (
+    key     TEXT PRIMARY KEY,
+    rank    INTEGER NOT NULL,
+    badge   TEXT NOT NULL,
+    label   TEXT NOT NULL,
+    short   TEXT NOT NULL,
+    meaning TEXT NOT NULL
+) WITHOUT ROWID;
 
 CREATE TABLE facts (
     rowid      INTEGER PRIMARY KEY,
@@ -34,7 +47,8 @@ CREATE TABLE facts (
     source_id  INTEGER NOT NULL REFERENCES sources(id),
     type       TEXT NOT NULL CHECK (type IN ('claim','measurement','procedure','reference','account','perspective')),
     text       TEXT NOT NULL,
-    position   INTEGER NOT NULL        -- order within its source, as in the file
+    position   INTEGER NOT NULL,       -- order within its source, as in the file
+    section    TEXT NOT NULL DEFAULT '' -- an imported source's section (Summary, Abstract, Text)
 );
 CREATE INDEX facts_source ON facts(source_id, position);
 
@@ -108,7 +122,8 @@ CREATE TABLE papers (
     doi      TEXT,
     tags     TEXT NOT NULL,            -- JSON list
     summary  TEXT NOT NULL DEFAULT '',
-    match    TEXT NOT NULL             -- JSON list of phrases that identify it in facts/sources
+    match    TEXT NOT NULL,            -- JSON list of phrases that identify it in facts/sources
+    source_id INTEGER REFERENCES sources(id)  -- its imported card in data/sources/, if any
 );
 
 -- Treatment protocols as the literature describes them (data/protocols.toml).

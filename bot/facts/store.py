@@ -26,16 +26,21 @@ from bot.facts.models import (
     ProtocolRecord,
     ProtocolStage,
     SourceRecord,
+    TierRecord,
 )
 from bot.facts.vector_index import MEMORY_VECTORS
 
 _FACT_COLUMNS = """
-    f.rowid, f.id, f.type, f.text, f.position, c.name AS concept,
-    s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count
+    f.rowid, f.id, f.type, f.text, f.position, f.section, c.name AS concept,
+    s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count, s.url, {tier}
 """
-_FACT_FROM = "facts f JOIN sources s ON s.id = f.source_id JOIN concepts c ON c.id = f.concept_id"
+_TIER_COLUMNS = "s.tier, t.rank AS tier_rank, t.badge, t.label AS tier_label, t.short AS tier_short, t.meaning"
+_TIER_JOIN = "JOIN tiers t ON t.key = s.tier"
+_FACT_COLUMNS = _FACT_COLUMNS.format(tier=_TIER_COLUMNS)
+_FACT_FROM = f"facts f JOIN sources s ON s.id = f.source_id JOIN concepts c ON c.id = f.concept_id {_TIER_JOIN}"
 _SOURCE_COLUMNS = (
-    "s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count, c.name AS concept"
+    "s.id AS source_id, s.title, s.domain, s.publisher, s.authors, s.date, s.declared_count, s.url, c.name AS concept, "
+    + _TIER_COLUMNS
 )
 # SQLite limits bound parameters per statement; long IN lists go in chunks of this size.
 _IN_CHUNK = 500
@@ -260,7 +265,7 @@ class FactStore:
     async def search_sources(self, match: str, limit: int) -> list[SourceRecord]:
         rows = await self._rows(
             f"SELECT {_SOURCE_COLUMNS} FROM sources_fts JOIN sources s ON s.id = sources_fts.rowid "
-            "JOIN concepts c ON c.id = s.concept_id WHERE sources_fts MATCH ? "
+            f"JOIN concepts c ON c.id = s.concept_id {_TIER_JOIN} WHERE sources_fts MATCH ? "
             "ORDER BY bm25(sources_fts, 4.0, 1.0, 1.0, 1.0), s.declared_count DESC LIMIT ?",
             (match, limit),
         )
@@ -268,7 +273,7 @@ class FactStore:
 
     async def sources(self, limit: int | None = None) -> list[SourceRecord]:
         rows = await self._rows(
-            f"SELECT {_SOURCE_COLUMNS} FROM sources s JOIN concepts c ON c.id = s.concept_id "
+            f"SELECT {_SOURCE_COLUMNS} FROM sources s JOIN concepts c ON c.id = s.concept_id {_TIER_JOIN} "
             "ORDER BY s.declared_count DESC, s.id LIMIT ?",
             (limit if limit is not None else -1,),
         )
@@ -321,6 +326,7 @@ class FactStore:
                 tags=tuple(json.loads(r["tags"])),
                 summary=r["summary"],
                 match=tuple(json.loads(r["match"])),
+                source_id=r["source_id"],
             )
             for r in await self._rows("SELECT * FROM papers ORDER BY id")
         ]
@@ -345,6 +351,11 @@ class FactStore:
             )
         return out
 
+    async def tiers(self) -> list[TierRecord]:
+        """Every tier, strongest first (what `/source` explains)."""
+        rows = await self._rows("SELECT * FROM tiers ORDER BY rank DESC, key")
+        return [TierRecord(r["key"], r["rank"], r["badge"], r["label"], r["short"], r["meaning"]) for r in rows]
+
     async def counts(self) -> dict[str, int]:
         rows = await self._rows(
             "SELECT (SELECT count(*) FROM facts) AS facts, (SELECT count(*) FROM sources) AS sources, "
@@ -368,6 +379,10 @@ def _source(row: sqlite3.Row) -> SourceRecord:
         date=row["date"],
         fact_count=row["declared_count"],
         concept=row["concept"],
+        tier=TierRecord(
+            row["tier"], row["tier_rank"], row["badge"], row["tier_label"], row["tier_short"], row["meaning"]
+        ),
+        link=row["url"],
     )
 
 
@@ -380,4 +395,5 @@ def _fact(row: sqlite3.Row) -> FactRecord:
         source=_source(row),
         concept=row["concept"],
         position=row["position"],
+        section=row["section"],
     )

@@ -13,6 +13,7 @@ import discord
 
 from bot import __version__
 from bot.answers.answers import Answers
+from bot.answers.paper import PaperThread, match_paper, paper_thread
 from bot.answers.render import answer_embed, escape, fact_field, message_reply, pack_rows
 from bot.answers.reply import Reply, clip
 from bot.answers.safety import mentions_crisis
@@ -32,6 +33,22 @@ async def summary_messages(store: FactStore, concept_name: str, *, perspectives:
         cited += [c.fact_id for c in concept.perspective_citations]
     facts = await store.facts(cited)
     return summary_replies(build_summary(concept, facts, perspectives=perspectives))
+
+
+async def paper_thread_for(answers: Answers, query: str) -> PaperThread | None:
+    """The thread `/summary source:` posts for the paper a title, DOI or link names (None: no such paper)."""
+    paper = match_paper(await answers.store.papers(), query)
+    if paper is None:
+        return None
+    return await paper_thread(answers.store, paper, large=answers._large)
+
+
+def unknown_paper(query: str, known: Sequence[str]) -> Reply:
+    return message_reply(
+        "Unknown paper",
+        f"No known paper matches “{escape(clip(query, 120))}” (by title, DOI or link). Known: "
+        + "; ".join(f"**{escape(clip(k, 90))}**" for k in known[:10]),
+    )
 
 
 def unknown_concept(name: str, known: Sequence[str]) -> Reply:
@@ -66,18 +83,21 @@ def _note(result: SearchResult) -> str | None:
     return "\n".join(notes) or None
 
 
+AUTOREPLY_POOL = 5  # the best this many are weighed; at most 3 are posted, higher tiers first
 AUTOREPLY_SIMILARITY = 0.5  # a fact this close in meaning to the post is shown even with few shared words
 
 
 async def autoreply(answers: Answers, title: str, body: str, threshold: float) -> Reply | None:
     """What the bot posts under a new forum post: only the facts above the relevance threshold."""
     text = f"{title}\n{body}".strip()
-    result = await answers.related_facts(text, limit=3)
+    result = await answers.related_facts(text, limit=AUTOREPLY_POOL)
     if not result.answered:
         return None  # never post a near miss under someone's question
     strong = [h for h in result.hits if h.coverage >= threshold or h.similarity >= AUTOREPLY_SIMILARITY]
     if not strong:
         return None
+    # Higher tiers first among the facts that clear the bar: a paper's fact before a clinic page's.
+    strong = [h for _, h in sorted(enumerate(strong), key=lambda p: (-p[1].fact.source.tier.rank, p[0]))][:3]
     embed = answer_embed(
         "Sourced facts that may help", "Found automatically for this post; moderators can turn this off."
     )
