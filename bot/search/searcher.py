@@ -16,12 +16,8 @@ rows; full records are built only for the results returned. Nothing here scans e
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
 
 from bot.facts.models import FactRecord
 from bot.facts.store import FactStore, RowidRange
@@ -31,6 +27,7 @@ from bot.search.ranking import Group, Plan, match, pool_bm25
 from bot.search.spelling import is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
 from bot.search.verdict import judge
+from bot.search.vocabulary import Vocabulary
 
 MAX_QUERY_WORDS = 48
 # A pasted post is read up to this many characters before it is reduced to its question.
@@ -100,11 +97,7 @@ class Searcher:
         # abbreviations ("act", "pet", "iv") match only as typed.
         self._stemmed_phrases = {phrase_key(k): k for k in self._phrases if len(k) > SHORT_KEY or " " in k}
         self._max_phrase = max((len(tokenize(k)) for k in self._phrases), default=1)
-        self._by_length: dict[int, list[str]] = {}
-        for word in store.vocabulary:
-            self._by_length.setdefault(len(word), []).append(word)
-        self._sorted_vocabulary = sorted(store.vocabulary)
-        self._known_stems = {stem(w) for w in store.vocabulary}
+        self.words = Vocabulary(store.vocabulary, store.aliases)
         self._concepts = {phrase_key(name.lower()): span for name, span in store.concept_ranges.items()}
         self._max_concept_words = max((len(tokenize(name)) for name in store.concept_ranges), default=1)
         self.dense = DenseIndex(store)
@@ -151,7 +144,7 @@ class Searcher:
                 word in self.store.vocabulary
                 or not word.isalpha()
                 or len(word) < 5
-                or stem(word) in self._known_stems
+                or stem(word) in self.words.known_stems
                 or word in names
                 or is_english(word)
             ):
@@ -171,56 +164,14 @@ class Searcher:
             groups.append(Group(word, [correction, *alias_terms], 1.0, "corrected"))
         return groups, result
 
-    def correct(self, word: str, known_stems: set[str] | None = None) -> str | None:
-        """The vocabulary word (or alias) a misspelt word most likely meant, or None if unsure.
-
-        Only typo-sized edits count (one edit, or two in words of eight letters or more, a swap of
-        neighbours being one edit), so real words the store lacks ("hooked") are not bent into
-        unrelated ones ("hood").
-        """
-        allowed = 1 if len(word) < 8 else 2
-        choices = [w for n in range(len(word) - allowed, len(word) + allowed + 1) for w in self._by_length.get(n, ())]
-        choices += [a for a in self.store.aliases if abs(len(a) - len(word)) <= allowed and " " not in a]
-        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=allowed, limit=8)
-        if not found:
-            return None
-        if len(word) < 6:  # short words: only a swap of neighbours ("apena" → "apnea"), never a new letter
-            found = [f for f in found if sorted(f[0]) == sorted(word)]
-            if not found:
-                return None
-        best = min(f[1] for f in found)
-        near = [f[0] for f in found if f[1] == best]
-        return max(
-            near,
-            key=lambda w: (
-                w[0] == word[0],
-                self.store.vocabulary.get(w, 0) + (10**6 if w in self.store.aliases else 0),
-            ),
-        )
+    def correct(self, word: str) -> str | None:
+        return self.words.correct(word)
 
     def suggest(self, words: Sequence[str], limit: int = 5) -> list[str]:
-        """Did-you-mean candidates for words that found nothing: close vocabulary words and aliases."""
-        out: list[str] = []
-        pool = [w for w in (*self.store.aliases, *self.store.vocabulary) if len(w) >= 3]
-        for word in words:
-            if len(word) < 3:
-                continue
-            for choice, _score, _ in process.extract(word, pool, scorer=fuzz.ratio, score_cutoff=70, limit=3):
-                if choice != word and choice not in out and choice not in STOPWORDS:
-                    out.append(choice)
-        return out[:limit]
+        return self.words.suggest(words, limit)
 
     def complete_word(self, prefix: str) -> str | None:
-        """The most common vocabulary word starting with `prefix` (autocomplete of the word being typed)."""
-        lo = bisect.bisect_left(self._sorted_vocabulary, prefix)
-        best: tuple[int, str] | None = None
-        for word in self._sorted_vocabulary[lo : lo + 200]:
-            if not word.startswith(prefix):
-                break
-            docs = self.store.vocabulary[word]
-            if best is None or docs > best[0]:
-                best = (docs, word)
-        return best[1] if best else None
+        return self.words.complete_word(prefix)
 
     # --- retrieval ------------------------------------------------------------------------------
 
