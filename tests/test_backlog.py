@@ -97,6 +97,22 @@ async def test_past_the_backlog_a_private_busy_notice_at_once(services: Services
     assert queue.running == 0 and queue.counts["busy"] == 1
 
 
+async def test_a_burst_in_one_loop_turn_is_bounded_too(services: Services) -> None:
+    """Questions that arrive together count as waiting before their tasks have run."""
+    gate = asyncio.Event()
+    queue = backlog(services, workers=1, limit=3, defer_after=5)
+    interactions = [mock_interaction(services) for _ in range(10)]
+    burst = [
+        asyncio.create_task(queue.answer(i, answer_after(0, gate), ephemeral=False))  # type: ignore[arg-type]
+        for i in interactions
+    ]
+    await asyncio.sleep(0.01)
+    assert queue.running == 1 and queue.waiting == 3 and queue.counts["busy"] == 6
+    gate.set()
+    replies = await asyncio.gather(*burst)
+    assert sum(r is not None for r in replies) == 4 and queue.running == queue.pending == 0
+
+
 async def test_a_long_queue_is_acknowledged_at_once(services: Services) -> None:
     gate = asyncio.Event()
     queue = backlog(services, workers=1, limit=10, defer_after=0.5)

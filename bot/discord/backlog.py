@@ -74,6 +74,7 @@ class Backlog:
         self.defer_after = defer_after
         self.running = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self.pending = 0  # admitted by `answer` and not yet holding a slot
         self._in_flight: dict[int, int] = {}  # id(answers) -> answers being computed on it
         self.lag = 0.0  # the event loop's recent lag, seconds (see `watch_loop`)
         self.service = 0.02  # recent seconds per answer, once in a slot (moving average)
@@ -85,7 +86,8 @@ class Backlog:
 
     @property
     def waiting(self) -> int:
-        return len(self._waiters)
+        """Questions admitted and not yet in a slot (counted at once: their tasks start later)."""
+        return self.pending
 
     def in_flight(self, answers: Answers) -> int:
         """How many answers are being computed on `answers` (a reload waits for 0 before closing it)."""
@@ -130,9 +132,18 @@ class Backlog:
                 waiter.set_result(None)
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[Answers]:
-        """Hold a slot and the answers to compute on; waits its turn (forum auto-replies)."""
-        await self._acquire()
+    async def slot(self, *, admitted: bool = False, reserved: bool = False) -> AsyncIterator[Answers]:
+        """Hold a slot and the answers to compute on; waits its turn (forum auto-replies).
+
+        `_admit` either reserved the slot already (`reserved`) or counted the caller in `pending`
+        (`admitted`), which is counted out here once it has a slot.
+        """
+        if not reserved:
+            try:
+                await self._acquire()
+            finally:
+                if admitted:
+                    self.pending -= 1
         answers = self.current()
         key = id(answers)
         self._in_flight[key] = self._in_flight.get(key, 0) + 1
@@ -146,8 +157,17 @@ class Backlog:
                 del self._in_flight[key]
             self._release()
 
-    async def _compute(self, produce: Callable[[Answers], Awaitable[T]], arrived: float) -> T | None:
-        async with self.slot() as answers:
+    def _admit(self, produce: Callable[[Answers], Awaitable[T]]) -> asyncio.Future[T | None]:
+        """Take a free slot now, or count the question as waiting now (its task starts later)."""
+        reserved = self.running < self._capacity() and not self._waiters and not self.pending
+        if reserved:
+            self.running += 1
+        else:
+            self.pending += 1
+        return asyncio.ensure_future(self._compute(produce, time.monotonic(), reserved))
+
+    async def _compute(self, produce: Callable[[Answers], Awaitable[T]], arrived: float, reserved: bool) -> T | None:
+        async with self.slot(admitted=not reserved, reserved=reserved) as answers:
             started = time.monotonic()
             if started - arrived > MAX_WAIT:
                 return None
@@ -174,14 +194,13 @@ class Backlog:
         Sent directly when ready within `defer_after`, else after a defer; the busy notice when the
         backlog is full or the answer waited too long. Returns the reply sent (None: busy notice).
         """
-        arrived = time.monotonic()
         if self._expired(interaction):
             return None
         if self.waiting >= self.limit or self.expected_wait() > BUSY_WAIT:
             await self._busy(interaction)
             return None
-        queued = self.running >= self._capacity() or bool(self._waiters)
-        task = asyncio.ensure_future(self._compute(produce, arrived))
+        queued = self.running >= self._capacity() or self.pending > 0
+        task = self._admit(produce)
         if queued and self.expected_wait() >= self.defer_after:
             await self._defer(interaction, ephemeral=ephemeral, update=update)  # no point waiting to see
             reply = await task
@@ -226,9 +245,9 @@ class Backlog:
 
     async def quick(self, produce: Callable[[Answers], Awaitable[T]], default: T) -> T:
         """Autocomplete: computed only when a slot is free right now (it cannot be deferred)."""
-        if self.running >= self._capacity() or self._waiters:
+        if self.running >= self._capacity() or self.pending:
             return default
-        return await self._compute(produce, time.monotonic()) or default
+        return await self._admit(produce) or default
 
     async def _defer(self, interaction: discord.Interaction, *, ephemeral: bool, update: bool) -> None:
         if interaction.response.is_done():
