@@ -56,6 +56,7 @@ class FactText(NamedTuple):
     type: str
     text: str
     title: str
+    tier_rank: int = 0  # the source's tier (`data/tiers.toml`): 50 paper … 10 community post
 
 
 class StoreError(RuntimeError):
@@ -211,11 +212,11 @@ class FactStore:
         Full `FactRecord`s (three-way join, JSON authors) are built only for the few results shown.
         """
         rows = await self._rows_in(
-            "SELECT f.rowid, f.type, f.text, s.title FROM facts f JOIN sources s ON s.id = f.source_id "
-            "WHERE f.rowid IN ({marks})",
+            "SELECT f.rowid, f.type, f.text, s.title, t.rank FROM facts f JOIN sources s ON s.id = f.source_id "
+            f"{_TIER_JOIN} WHERE f.rowid IN ({{marks}})",
             rowids,
         )
-        return [FactText(row["rowid"], row["type"], row["text"], row["title"]) for row in rows]
+        return [FactText(row["rowid"], row["type"], row["text"], row["title"], row["rank"]) for row in rows]
 
     async def facts_by_rowid(self, rowids: Sequence[int]) -> dict[int, FactRecord]:
         rows = await self._rows_in(f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.rowid IN ({{marks}})", rowids)

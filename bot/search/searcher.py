@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.facts.models import FactRecord
-from bot.facts.store import FactStore, RowidRange
+from bot.facts.store import FactStore, FactText, RowidRange
 from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.ranking import Group, Plan, match, pool_bm25
@@ -38,6 +38,8 @@ SEMANTIC_WEIGHT = 1.5
 SEMANTIC_WEIGHT_UNCOVERED = 6.0
 SEMANTIC_ONLY_MIN = 0.22  # cosine a fact needs when no word of the query is in the store
 SOFT_KINDS = frozenset({"intent", "context"})
+TIER_PAPER = 50  # the strongest tier's rank
+TIER_WEIGHT = 0.1  # a clinic page (rank 20) starts 0.06 behind a paper, a community post 0.08
 CANDIDATES = 200
 # Below this many facts every query is a plain OR over all its terms: exact BM25 is cheap there.
 SMALL_STORE = 50_000
@@ -82,6 +84,13 @@ class SearchResult:
         if not self.expanded and not self.corrected:
             return None
         return " ".join(self.display)
+
+
+def prior(row: FactText) -> float:
+    """What a fact loses before any evidence: a bare reference a little, a weaker source's claim more
+    (at equal evidence a paper's fact comes before a clinic page's; clear evidence still wins)."""
+    weakness = max(0, TIER_PAPER - row.tier_rank) / TIER_PAPER if row.tier_rank else 0.0
+    return (0.03 if row.type == "reference" else 0.0) + TIER_WEIGHT * weakness
 
 
 class Searcher:
@@ -247,8 +256,7 @@ class Searcher:
                 continue
             score = coverage + 0.15 * (ranks.get(row.rowid, 0.0) / top_bm25) + 0.1 * phrase_bonus
             score += bonus.get(row.rowid, 0.0)
-            if row.type == "reference":
-                score -= 0.03
+            score -= prior(row)
             scored[row.rowid] = (score, coverage, 0.0)
         return scored
 
@@ -267,7 +275,7 @@ class Searcher:
             plan = Plan.of(found, total, typed) if found else None
             for row in await self.store.fact_texts(extra):
                 coverage = match(stems_of(row.text), row.title, plan).coverage if plan else 0.0
-                fused[row.rowid] = (coverage - (0.03 if row.type == "reference" else 0.0), coverage, 0.0)
+                fused[row.rowid] = (coverage - prior(row), coverage, 0.0)
         # The less of the query the words of the store cover (lay paraphrase: "waterworks"), the more
         # the meaning decides; a query the facts' own words answer keeps its lexical order.
         best_coverage = max((c for _, c, _ in scored.values()), default=0.0)
