@@ -60,18 +60,15 @@ class Facts(commands.Cog):
             await answer(interaction, lambda answers: answers.fact_by_id(id, private=private), private=private)
             return
         owner, text = interaction.user.id, query or ""
-        found = False
 
         async def produce(answers: Answers) -> Reply:
-            nonlocal found
             reply, page = await answers.fact(text, page=0, private=private)
             reply.view = fact_view(owner, page, private=private)
-            found = page is not None
+            # counted before it is sent, so /stats never lags behind an answer a member already saw
+            await record_query(interaction, reply, found=page is not None)
             return reply
 
-        reply = await answer(interaction, produce, private=private)
-        if reply is not None:
-            await record_query(interaction, reply, found=found)
+        await answer(interaction, produce, private=private)
 
     @fact.autocomplete("query")
     async def fact_query_autocomplete(
