@@ -88,7 +88,9 @@ async def test_every_fact_line_and_source_card_shows_its_tier(answers: Answers) 
 
 
 async def test_a_lower_tier_source_naming_a_paper_is_never_shown_as_the_paper(answers: Answers) -> None:
-    card = DELIVERY.prepare(await answers.source("What Marguilho et al. found about ketamine")).callback_body()
+    # the full title: "… about ketamine" alone now also names the shipped clinic page "About Ketamine"
+    title = "What Marguilho et al. found about ketamine, in plain words"
+    card = DELIVERY.prepare(await answers.source(title)).callback_body()
     embed = card["data"]["embeds"][0]
     assert embed["title"].startswith("What Marguilho et al. found")
     assert not any(f["name"] == "📄 Paper" for f in embed["fields"])

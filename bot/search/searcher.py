@@ -39,7 +39,7 @@ SEMANTIC_WEIGHT_UNCOVERED = 6.0
 SEMANTIC_ONLY_MIN = 0.22  # cosine a fact needs when no word of the query is in the store
 SOFT_KINDS = frozenset({"intent", "context"})
 TIER_PAPER = 50  # the strongest tier's rank
-TIER_WEIGHT = 0.1  # a clinic page (rank 20) starts 0.06 behind a paper, a community post 0.08
+TIER_WEIGHT = 0.3  # a clinic page (rank 20) keeps 82 % of its score, a community post (10) 76 %
 CANDIDATES = 200
 # Below this many facts every query is a plain OR over all its terms: exact BM25 is cheap there.
 SMALL_STORE = 50_000
@@ -87,10 +87,15 @@ class SearchResult:
 
 
 def prior(row: FactText) -> float:
-    """What a fact loses before any evidence: a bare reference a little, a weaker source's claim more
-    (at equal evidence a paper's fact comes before a clinic page's; clear evidence still wins)."""
+    """What a bare reference loses before any evidence (a citation answers less than a finding)."""
+    return 0.03 if row.type == "reference" else 0.0
+
+
+def tier_factor(row: FactText) -> float:
+    """A weaker source's fact keeps this share of its score: at equal evidence a paper's fact comes
+    before a clinic page's, and a clinic page must match clearly better to come first."""
     weakness = max(0, TIER_PAPER - row.tier_rank) / TIER_PAPER if row.tier_rank else 0.0
-    return (0.03 if row.type == "reference" else 0.0) + TIER_WEIGHT * weakness
+    return 1.0 - TIER_WEIGHT * weakness
 
 
 class Searcher:
@@ -210,6 +215,8 @@ class Searcher:
         scored = await self._lexical(found, total, tokenize(result.query), limit) if found else {}
         if sims is not None:
             scored = await self._fuse(scored, sims, found, total, tokenize(result.query))
+        else:  # words only: apply the tier factor here (the third slot held it until now)
+            scored = {r: (score * factor, coverage, 0.0) for r, (score, coverage, factor) in scored.items()}
         if not any(g.kind not in SOFT_KINDS for g in found):
             # Nothing the store's words know: only a clear match in meaning counts ("xyzzy" finds nothing).
             scored = {r: v for r, v in scored.items() if v[2] >= SEMANTIC_ONLY_MIN}
@@ -238,7 +245,7 @@ class Searcher:
     async def _lexical(
         self, found: list[Group], total: int, typed: list[str], limit: int
     ) -> dict[int, tuple[float, float, float]]:
-        """rowid → (lexical score, coverage, 0.0) for the FTS5 candidates of the query's ideas."""
+        """rowid → (lexical score, coverage, tier factor) for the FTS5 candidates of the query's ideas."""
         large = total > SMALL_STORE
         scopes = self.named_concepts(found) if large else []
         candidates, ranked = await self._candidates(found, total, scopes, limit)
@@ -257,7 +264,7 @@ class Searcher:
             score = coverage + 0.15 * (ranks.get(row.rowid, 0.0) / top_bm25) + 0.1 * phrase_bonus
             score += bonus.get(row.rowid, 0.0)
             score -= prior(row)
-            scored[row.rowid] = (score, coverage, 0.0)
+            scored[row.rowid] = (score, coverage, tier_factor(row))
         return scored
 
     async def _fuse(
@@ -275,15 +282,15 @@ class Searcher:
             plan = Plan.of(found, total, typed) if found else None
             for row in await self.store.fact_texts(extra):
                 coverage = match(stems_of(row.text), row.title, plan).coverage if plan else 0.0
-                fused[row.rowid] = (coverage - prior(row), coverage, 0.0)
+                fused[row.rowid] = (coverage - prior(row), coverage, tier_factor(row))
         # The less of the query the words of the store cover (lay paraphrase: "waterworks"), the more
         # the meaning decides; a query the facts' own words answer keeps its lexical order.
         best_coverage = max((c for _, c, _ in scored.values()), default=0.0)
         weight = SEMANTIC_WEIGHT + (SEMANTIC_WEIGHT_UNCOVERED - SEMANTIC_WEIGHT) * (1.0 - best_coverage)
         similarities = await self.dense.similarities(sims, list(fused))
-        for rowid, (score, coverage, _) in fused.items():
+        for rowid, (score, coverage, factor) in fused.items():
             similarity = similarities.get(rowid, 0.0)
-            fused[rowid] = (score + weight * similarity, coverage, similarity)
+            fused[rowid] = ((score + weight * similarity) * factor, coverage, similarity)
         return fused
 
     def concept_range(self, name: str) -> RowidRange | None:
