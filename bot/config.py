@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     discord_api_base: str = Field(default="https://discord.com/api/v10", description="REST base URL.")
     discord_gateway_url: str = Field(default="wss://gateway.discord.gg/", description="Gateway URL.")
+    discord_retry_min_seconds: float = Field(
+        default=2.0, gt=0, le=3600, description="First wait before retrying when Discord cannot be reached."
+    )
+    discord_retry_max_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="Longest wait between retries (the wait doubles up to this)."
+    )
     notice_text: str = Field(default=DEFAULT_NOTICE, max_length=300)
     crisis_text: str = Field(default=DEFAULT_CRISIS_TEXT, max_length=500)
     cooldown_uses: int = Field(default=5, ge=1, description="Commands a user may run per cooldown window.")
@@ -73,12 +79,6 @@ class Settings(BaseSettings):
         default=250.0, ge=0, le=2500, description="Acknowledge first (defer) when an answer takes longer than this."
     )
     mod_log_channel_id: int | None = Field(default=None, description="Channel that receives fact reports.")
-    discord_retry_min_seconds: float = Field(
-        default=2.0, gt=0, le=3600, description="First wait before retrying when Discord cannot be reached."
-    )
-    discord_retry_max_seconds: float = Field(
-        default=60.0, gt=0, le=3600, description="Longest wait between retries (the wait doubles up to this)."
-    )
     stats_retention_days: int = Field(default=90, ge=1, description="Query statistics older than this are deleted.")
     autoreply_threshold: float = Field(default=0.45, ge=0, le=1)
     message_content_intent: bool = Field(
