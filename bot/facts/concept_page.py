@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.facts.citations import Citation, resolve_citations
-from bot.facts.errors import ParseError
+from bot.facts.errors import ParseError, read_utf8
 
 FACT_TYPES = ("claim", "measurement", "procedure", "reference", "account", "perspective")
 
@@ -76,13 +76,7 @@ class ConceptPage:
 
 def parse_file(path: Path) -> ConceptPage:
     """Read and parse one concept page; undecodable bytes are reported with their line."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ParseError(path, line, f"file is not UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8") from None
-    return parse_text(text, path)
+    return parse_text(read_utf8(path), path)
 
 
 def parse_text(text: str, path: str | Path = "<text>") -> ConceptPage:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.facts.concept_page import FACT_TYPES
-from bot.facts.errors import ParseError
+from bot.facts.errors import ParseError, read_utf8
 
 #: Header keys in the order they are written; `title`, `concept` and `tier` are required.
 KEYS = (
@@ -116,13 +116,7 @@ def check_fact(text: str) -> str | None:
 
 
 def parse_file(path: Path) -> SourcePage:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ParseError(path, line, f"file is not UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8") from None
-    return parse_text(text, path)
+    return parse_text(read_utf8(path), path)
 
 
 def parse_text(text: str, path: str | Path = "<text>") -> SourcePage:
