@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from bot.search.spelling import english_rarity
 from bot.search.text import STOPWORDS, fts_phrase, fts_tokens, stem, stems_of
 
 BM25_K1, BM25_B, TITLE_WEIGHT = 1.2, 0.75, 0.2  # FTS5's bm25 constants and the title column weight
 EXPANSION_CREDIT = 0.85
+SPECIFICITY_FLOOR = 0.3
 
 
 @dataclass
@@ -75,7 +77,7 @@ class Plan:
     def of(cls, groups: Sequence[Group], total: int, typed: Sequence[str]) -> Plan:
         ideas = [
             (
-                g.weight * idf(g.docs, total),
+                g.weight * idf(g.docs, total) * specificity(g),
                 [
                     (seq, credit, seq[0] if len(seq) == 1 else f" {' '.join(seq)} ")
                     for seq, credit in g.credited_sequences()
@@ -89,6 +91,15 @@ class Plan:
         # question asks, so it is left out of the total a fact must cover.
         possible = sum(w for (w, _), g in zip(ideas, groups, strict=True) if g.kind != "context")
         return cls(ideas, possible or sum(w for w, _ in ideas), pairs)
+
+
+def specificity(group: Group) -> float:
+    """How much a typed word can say about a topic: common English words ("people", "help") count for
+    less than rare ones ("starve", "bladder"), whatever their rarity in the store; aliases and
+    corrected words name a topic by construction."""
+    if group.kind != "word" or " " in group.typed:
+        return 1.0
+    return min(1.0, max(SPECIFICITY_FLOOR, (english_rarity(group.typed) - 2.0) / 3.0))
 
 
 class _Title(NamedTuple):
