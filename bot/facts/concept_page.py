@@ -20,7 +20,8 @@ from bot.facts.errors import ParseError, read_utf8
 
 FACT_TYPES = ("claim", "measurement", "procedure", "reference", "account", "perspective")
 
-_FACT_LINE = re.compile(r"^([a-z]+)(?=[A-Z0-9'\"“‘(\[])(.+)$")
+#: A fact line: its type glued to its text (also the fact lines of imported source pages).
+FACT_LINE = re.compile(r"^([a-z]+)(?=[A-Z0-9'\"“‘(\[])(.+)$")
 _SOURCE_HEADER = re.compile(
     r"^(?P<title>.+?) (?P<domain>(?:[a-z0-9-]+\.)+[a-z]{2,}) (?P<rest>.+?) (?P<count>\d+) facts?$"
 )
@@ -184,7 +185,7 @@ class _Parser:
             stripped = line.strip()
             if not stripped:
                 continue
-            fact = _FACT_LINE.match(stripped)
+            fact = FACT_LINE.match(stripped)
             if fact and fact[1] in FACT_TYPES:
                 if not page.sources:
                     raise self.fail(

@@ -175,6 +175,7 @@ def build_database(
     conn = sqlite3.connect(tmp)
     try:
         report = _build_into(conn, data_dir, data_hash(data_dir))
+        large = report.total_facts > MEMORY_VECTORS  # such a store gets an approximate vector index
         if vectors:
             cache = vectors_module.open_cache(vectors_module.cache_path(db_path))
             try:
@@ -185,14 +186,14 @@ def build_database(
                     conn.execute(
                         "INSERT INTO meta(key, value) VALUES ('embedding_model', ?)", (embedding.MODEL_ID,)
                     )
-                    if report.total_facts > MEMORY_VECTORS:
+                    if large:
                         index = ensure_index(conn, db_path, report.data_hash)
                         conn.execute("INSERT INTO meta(key, value) VALUES ('vector_index', ?)", (index,))
             finally:
                 cache.close()
         conn.close()
         os.replace(tmp, db_path)
-        remove_stale(db_path, index_name(db_path, report.data_hash) if report.total_facts > MEMORY_VECTORS else None)
+        remove_stale(db_path, index_name(db_path, report.data_hash) if large else None)
     except BaseException:
         conn.close()
         tmp.unlink(missing_ok=True)

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.facts.concept_page import FACT_TYPES
+from bot.facts.concept_page import FACT_LINE, FACT_TYPES
 from bot.facts.errors import ParseError, read_utf8
 
 #: Header keys in the order they are written; `title`, `concept` and `tier` are required.
@@ -48,7 +48,6 @@ REQUIRED = ("title", "concept", "tier")
 LIST_KEYS = ("authors", "topics")  # separated by "; " (names hold commas: "Marguilho, M.")
 LIST_SEPARATOR = "; "
 _HEADER_LINE = re.compile(r"^(?P<key>[a-z][a-z ]*?):(?: (?P<value>.*))?$")
-_FACT_LINE = re.compile(r"^([a-z]+)(?=[A-Z0-9'\"“‘(\[])(.+)$")
 _SECTION = re.compile(r"^(?P<name>[A-Z][A-Za-z ]{0,40}) \((?P<n>\d+)\)$")
 _TOTAL = re.compile(r"^Facts \((?P<n>\d+)\)$")
 
@@ -185,7 +184,7 @@ def parse_text(text: str, path: str | Path = "<text>") -> SourcePage:
                 raise fail(section_line, f"section {section!r} declares {declared} facts, found {counted}")
             section, declared, section_line, counted = header["name"], int(header["n"]), number, 0
             continue
-        fact = _FACT_LINE.match(stripped)
+        fact = FACT_LINE.match(stripped)
         if not fact or fact[1] not in FACT_TYPES:
             if fact:
                 raise fail(number, f"unknown fact type {fact[1]!r}: expected one of {', '.join(FACT_TYPES)}")

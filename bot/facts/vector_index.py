@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from bot.facts import embedding
+from bot.facts.vectors import rowid_chunks
 
 MEMORY_VECTORS = 20_000  # up to this many facts, every vector is held in memory (30 MB) and searched exactly
 CHUNK = 20_000
@@ -42,16 +43,9 @@ def ensure_index(conn: sqlite3.Connection, db_path: Path, digest: str) -> str:
         expansion_add=EXPANSION_ADD,
         expansion_search=EXPANSION_SEARCH,
     )
-    last = 0
-    while True:
-        rows = conn.execute(
-            "SELECT rowid, vector FROM fact_vectors WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, CHUNK)
-        ).fetchall()
-        if not rows:
-            break
+    for rows in rowid_chunks(conn, "vector", "fact_vectors", CHUNK):
         keys = np.array([r[0] for r in rows], dtype=np.uint64)
         index.add(keys, embedding.from_blobs([r[1] for r in rows]), threads=os.cpu_count() or 1)
-        last = rows[-1][0]
     handle, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=db_path.parent)
     os.close(handle)
     try:

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.facts import embedding
 
@@ -35,11 +36,12 @@ def open_cache(path: Path | None) -> sqlite3.Connection:
     return conn
 
 
-def _chunks(conn: sqlite3.Connection) -> Iterator[list[tuple[int, str]]]:
+def rowid_chunks(conn: sqlite3.Connection, column: str, table: str, size: int = CHUNK) -> Iterator[list[Any]]:
+    """(rowid, column) of every row of `table`, `size` at a time in rowid order (bounded memory)."""
     last = 0
     while True:
         rows = conn.execute(
-            "SELECT rowid, text FROM facts WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, CHUNK)
+            f"SELECT rowid, {column} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, size)
         ).fetchall()
         if not rows:
             return
@@ -57,7 +59,7 @@ def insert_vectors(
     encode = encode or embedding.encoder().encode
     total = conn.execute("SELECT count(*) FROM facts").fetchone()[0]
     embedded = cached = done = 0
-    for rows in _chunks(conn):
+    for rows in rowid_chunks(conn, "text", "facts"):
         keys = [text_key(text) for _, text in rows]
         known = dict(_lookup(cache, keys))
         missing = [i for i, k in enumerate(keys) if k not in known]

@@ -207,14 +207,15 @@ class Searcher:
             group.docs = min(total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in sequences[id(group)]))
         found = [g for g in every if g.docs > 0]
         result.unknown = [g.typed for g in groups if g.docs == 0 and g.kind != "intent"]
-        wanted = semantic and bool(tokenize(result.query))
+        typed = tokenize(result.query)
+        wanted = semantic and bool(typed)
         sims = await self.dense.query(result.query, SEMANTIC_CANDIDATES) if wanted else None
         if not any(g.kind not in SOFT_KINDS for g in found) and sims is None:
             result.suggestions = self.suggest([g.typed for g in groups if g.kind != "intent"])
             return result
-        scored = await self._lexical(found, total, tokenize(result.query), limit) if found else {}
+        scored = await self._lexical(found, total, typed, limit) if found else {}
         if sims is not None:
-            scored = await self._fuse(scored, sims, found, total, tokenize(result.query))
+            scored = await self._fuse(scored, sims, found, total, typed)
         else:  # words only: apply the tier factor here (the third slot held it until now)
             scored = {r: (score * factor, coverage, 0.0) for r, (score, coverage, factor) in scored.items()}
         if not any(g.kind not in SOFT_KINDS for g in found):
