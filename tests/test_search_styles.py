@@ -20,15 +20,14 @@ from bot.search.searcher import Searcher
 from tests.conftest import ROOT
 
 STYLES = load(ROOT / "tests" / "devset_styles.toml")
-#: style → (recall@1, recall@5) floors; measured 0.95/0.97, 0.76/0.94, 0.39/0.71, 0.65/0.89, 0.89/0.97 with the
-#: two clinic pages shipped (lay was 0.47/0.74 on the ketamine page alone: their lay-worded, general
-#: sentences now come first for some lay questions; expected answers were extended blind for the new facts).
+#: style → (recall@1, recall@5) floors; measured 0.95/0.97, 0.85/0.94, 0.47/0.79, 0.70/0.89, 0.89/0.95 on the
+#: shipped store (the ketamine page, the paper card and two clinic pages) with WordNet relatives.
 FLOORS = {
     "clinical": (0.88, 0.94),
-    "forum": (0.72, 0.90),
-    "lay": (0.30, 0.68),
-    "plain": (0.56, 0.84),
-    "slang": (0.80, 0.92),
+    "forum": (0.80, 0.90),
+    "lay": (0.40, 0.74),
+    "plain": (0.62, 0.84),
+    "slang": (0.82, 0.90),
 }
 
 
@@ -63,13 +62,13 @@ async def test_recall_per_style(quality: Quality, style: str) -> None:
 
 async def test_recall_overall(quality: Quality) -> None:
     recall_1, recall_5 = quality.recall()
-    assert recall_1 >= 0.69 and recall_5 >= 0.87, (recall_1, recall_5)
+    assert recall_1 >= 0.73 and recall_5 >= 0.88, (recall_1, recall_5)  # measured 0.77 / 0.91
 
 
 async def test_answerability_rates(quality: Quality) -> None:
-    # measured: 84 % of unanswerable questions get answered=false, 20 % of answerable ones do
+    # measured: 81 % of unanswerable questions get answered=false, 17 % of answerable ones do
     assert quality.true_refusals >= 0.78, quality.true_refusals
-    assert quality.false_refusals <= 0.25, quality.false_refusals
+    assert quality.false_refusals <= 0.21, quality.false_refusals
 
 
 def test_batch_search_prints_one_object_per_query_in_order(tmp_path, built_db) -> None:  # type: ignore[no-untyped-def]

@@ -37,6 +37,9 @@ class Group:
     kind: str = "word"  # word | alias | corrected | intent
     docs: int = 0
     literal: int = 1  # how many leading terms are what was typed (full credit)
+    related: int = 0  # how many trailing terms are WordNet relatives (`bot.search.lexicon`)...
+    related_credit: float = EXPANSION_CREDIT  # ... and what a fact that has only one of them gets
+    own_docs: int = 0  # facts with the idea in its own words or aliases, relatives not counted
 
     def expression(self) -> str | None:
         phrases = list(dict.fromkeys(p for p in (fts_phrase(t) for t in self.terms) if p))
@@ -44,12 +47,19 @@ class Group:
             return None
         return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
 
-    def stem_sequences(self) -> list[tuple[str, ...]]:
-        return [tuple(stem(t) for t in fts_tokens(term)) for term in self.terms if fts_tokens(term)]
+    def stem_sequences(self, *, own: bool = False) -> list[tuple[str, ...]]:
+        """The terms as stem sequences; `own` leaves out the WordNet relatives."""
+        terms = self.terms[: len(self.terms) - self.related] if own else self.terms
+        return [tuple(stem(t) for t in fts_tokens(term)) for term in terms if fts_tokens(term)]
+
+    def credit(self, position: int) -> float:
+        if position < self.literal:
+            return 1.0
+        return self.related_credit if position >= len(self.terms) - self.related else EXPANSION_CREDIT
 
     def credited_sequences(self) -> list[tuple[tuple[str, ...], float]]:
         return [
-            (tuple(stem(t) for t in fts_tokens(term)), 1.0 if i < self.literal else EXPANSION_CREDIT)
+            (tuple(stem(t) for t in fts_tokens(term)), self.credit(i))
             for i, term in enumerate(self.terms)
             if fts_tokens(term)
         ]

@@ -23,6 +23,7 @@ from bot.facts.models import FactRecord
 from bot.facts.store import FactStore, FactText, RowidRange
 from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
+from bot.search.lexicon import relatives
 from bot.search.ranking import Group, Plan, match, pool_bm25
 from bot.search.spelling import is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
@@ -56,6 +57,9 @@ LARGE_CANDIDATES = 100
 CONCEPT_BONUS = 0.15
 MAX_SCOPES = 3
 INTENT_WEIGHT = 0.35
+RELATIVES = 3  # WordNet relatives per typed word, those the store uses, best sense first
+RELATED_CREDIT = 0.85  # a fact with a relative of a word the store never uses ("shuteye" → sleep)
+KNOWN_RELATED_CREDIT = 0.3  # ... of a word it does use ("mood" → temper): a hint, not the idea
 
 @dataclass(frozen=True)
 class Hit:
@@ -162,12 +166,12 @@ class Searcher:
                 or word in names
                 or is_english(word)
             ):
-                groups.append(Group(word, [word]))
+                groups.append(self.word_group(word, words[i - 2] if i >= 2 else None, names))
                 result.display.append(word)
                 continue
             correction = self.correct(word)
             if correction is None:
-                groups.append(Group(word, [word]))
+                groups.append(self.word_group(word, words[i - 2] if i >= 2 else None, names))
                 result.display.append(word)
                 continue
             result.corrected[word] = correction
@@ -177,6 +181,29 @@ class Searcher:
                 result.expanded[correction] = list(alias_terms)
             groups.append(Group(word, [correction, *alias_terms], 1.0, "corrected"))
         return groups, result
+
+    def word_group(self, word: str, before: str | None, names: frozenset[str] = frozenset()) -> Group:
+        """A typed word's idea, with up to `RELATIVES` of its WordNet relatives that the store uses
+        (of the word, or of the two-word phrase it ends: "street drugs" → drug of abuse). A word the
+        store never uses leans on them (`RELATED_CREDIT`); a word it does, barely (`KNOWN_RELATED_CREDIT`)."""
+        own = stem(word) in self.words.known_stems
+        if word in names or not word.isalpha():
+            return Group(word, [word])
+        pair = before if before and before not in STOPWORDS else None
+        terms = [t for t in relatives(word, pair) if self._uses(t, word)][:RELATIVES]
+        credit = KNOWN_RELATED_CREDIT if own else RELATED_CREDIT
+        return Group(word, [word, *terms], related=len(terms), related_credit=credit)
+
+    def _uses(self, term: str, word: str) -> bool:
+        """Whether the store has every word of `term`, which says more than `word`'s own stem."""
+        tokens = fts_tokens(term)
+        stems = [stem(t) for t in tokens]
+        return (
+            bool(tokens)
+            and not all(t in STOPWORDS for t in tokens)
+            and stems != [stem(word)]
+            and all(s in self.words.known_stems for s in stems)
+        )
 
     def correct(self, word: str) -> str | None:
         return self.words.correct(word)
@@ -205,6 +232,8 @@ class Searcher:
         docs = await self.store.term_docs({s for seqs in sequences.values() for seq in seqs for s in seq})
         for group in every:
             group.docs = min(total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in sequences[id(group)]))
+            own = group.stem_sequences(own=True) if group.related else sequences[id(group)]
+            group.own_docs = min(total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in own))
         found = [g for g in every if g.docs > 0]
         result.unknown = [g.typed for g in groups if g.docs == 0 and g.kind != "intent"]
         typed = tokenize(result.query)

@@ -56,6 +56,12 @@ def parts_of_speech(word: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=50_000)
+def lemmas(word: str) -> tuple[str, ...]:
+    """`word` and its base forms in every reading ("newborns" → newborn; "hooked" → hooked, hook)."""
+    return tuple(dict.fromkeys([word, *(form for forms in getAllLemmas(word).values() for form in forms)]))
+
+
+@lru_cache(maxsize=50_000)
 def noun_lemmas(word: str) -> tuple[str, ...]:
     """The base forms of `word` read as a noun ("problems" → "problem"); empty when it is no noun."""
     return tuple(getAllLemmas(word, upos="NOUN").get("NOUN", ()))

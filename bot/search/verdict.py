@@ -47,7 +47,7 @@ def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
     ("OCD") and long technical words no English word list has ("naltrexone"); the adjectives, verbs
     and adverbs of a story or a paraphrase ("anxious", "finishing", "roughly") are not topics.
     """
-    if group.kind not in ("word", "alias", "corrected") or group.docs != 0:
+    if group.kind not in ("word", "alias", "corrected") or group.own_docs != 0:
         return False
     return any(_names_a_topic(w, abbreviations) for w in group.typed.split() if w not in STOPWORDS and w.isalpha())
 

