@@ -57,9 +57,11 @@ class Group:
             return 1.0
         return self.related_credit if position >= len(self.terms) - self.related else EXPANSION_CREDIT
 
-    def credited_sequences(self) -> list[tuple[tuple[str, ...], float]]:
+    def credited_sequences(self) -> list[tuple[tuple[str, ...], float, bool]]:
+        """(stems, credit, whether it is a WordNet relative) per term."""
+        first_related = len(self.terms) - self.related
         return [
-            (tuple(stem(t) for t in fts_tokens(term)), self.credit(i))
+            (tuple(stem(t) for t in fts_tokens(term)), self.credit(i), i >= first_related)
             for i, term in enumerate(self.terms)
             if fts_tokens(term)
         ]
@@ -79,7 +81,7 @@ class Plan:
     itself, or for a phrase the stems joined with spaces around, to look for in the joined text.
     """
 
-    ideas: list[tuple[float, list[tuple[tuple[str, ...], float, str]]]]
+    ideas: list[tuple[float, list[tuple[tuple[str, ...], float, str, bool]]]]
     possible: float
     pairs: list[str]
 
@@ -89,8 +91,8 @@ class Plan:
             (
                 g.weight * idf(g.docs, total) * specificity(g),
                 [
-                    (seq, credit, seq[0] if len(seq) == 1 else f" {' '.join(seq)} ")
-                    for seq, credit in g.credited_sequences()
+                    (seq, credit, seq[0] if len(seq) == 1 else f" {' '.join(seq)} ", related)
+                    for seq, credit, related in g.credited_sequences()
                 ],
             )
             for g in groups
@@ -131,6 +133,7 @@ class Match(NamedTuple):
     phrase_bonus: float  # share of the typed word pairs found as written
     freqs: list[float]  # per idea: occurrences in text + TITLE_WEIGHT × in title (when counted)
     length: int  # stems in text and title (when counted)
+    own_coverage: float = 0.0  # the same, by the query's own words and aliases (no WordNet relatives)
 
 
 def match(text_stems: Sequence[str], title: str, plan: Plan, *, count: bool = False) -> Match:
@@ -139,18 +142,20 @@ def match(text_stems: Sequence[str], title: str, plan: Plan, *, count: bool = Fa
     stem_set = set(text_stems)
     joined = " " + " ".join(text_stems) + " "
     counts = Counter(text_stems) if count else None
-    gained = 0.0
+    gained = own_gained = 0.0
     freqs: list[float] = []
     for weight, sequences in plan.ideas:
-        best = freq = 0.0
-        for seq, credit, needle in sequences:
+        best = own = freq = 0.0
+        for seq, credit, needle, related in sequences:
             found = needle in stem_set if len(seq) == 1 else needle in joined
             if found:
                 best = max(best, credit)
+                own = own if related else max(own, credit)
             elif best < 0.5 * credit:  # a title match is worth half, and only if nothing better was found
                 info = info or _title(title)
                 if all(s in info.stems for s in seq):
                     best = 0.5 * credit
+                    own = own if related else max(own, best)
             if counts is not None:
                 info = info or _title(title)
                 if len(seq) == 1:
@@ -158,10 +163,12 @@ def match(text_stems: Sequence[str], title: str, plan: Plan, *, count: bool = Fa
                 else:
                     freq += (joined.count(needle) if found else 0) + TITLE_WEIGHT * info.joined.count(needle)
         gained += weight * best
+        own_gained += weight * own
         freqs.append(freq)
     phrase_bonus = sum(p in joined for p in plan.pairs) / len(plan.pairs) if plan.pairs else 0.0
     length = len(text_stems) + (info or _title(title)).length if count else 0
-    return Match((min(1.0, gained / plan.possible) if plan.possible else 0.0), phrase_bonus, freqs, length)
+    possible = plan.possible or float("inf")
+    return Match(min(1.0, gained / possible), phrase_bonus, freqs, length, min(1.0, own_gained / possible))
 
 
 def pool_bm25(matches: Sequence[tuple[int, Match]], plan: Plan) -> dict[int, float]:

@@ -25,7 +25,7 @@ from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.lexicon import relatives
 from bot.search.ranking import Group, Plan, match, pool_bm25
-from bot.search.spelling import is_english
+from bot.search.spelling import english_rarity, is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
 from bot.search.verdict import judge
 from bot.search.vocabulary import Vocabulary
@@ -60,6 +60,9 @@ INTENT_WEIGHT = 0.35
 RELATIVES = 3  # WordNet relatives per typed word, those the store uses, best sense first
 RELATED_CREDIT = 0.85  # a fact with a relative of a word the store never uses ("shuteye" → sleep)
 KNOWN_RELATED_CREDIT = 0.3  # ... of a word it does use ("mood" → temper): a hint, not the idea
+# Common words ("real", "baby", "hard": -log10 English share below this) get no relatives: they have
+# many senses, and the sentence-embedding model knows them anyway.
+RELATED_RARITY = 4.0
 
 @dataclass(frozen=True)
 class Hit:
@@ -187,7 +190,7 @@ class Searcher:
         (of the word, or of the two-word phrase it ends: "street drugs" → drug of abuse). A word the
         store never uses leans on them (`RELATED_CREDIT`); a word it does, barely (`KNOWN_RELATED_CREDIT`)."""
         own = stem(word) in self.words.known_stems
-        if word in names or not word.isalpha():
+        if word in names or not word.isalpha() or english_rarity(word) < RELATED_RARITY:
             return Group(word, [word])
         pair = before if before and before not in STOPWORDS else None
         terms = [t for t in relatives(word, pair) if self._uses(t, word)][:RELATIVES]
@@ -242,9 +245,9 @@ class Searcher:
         if not any(g.kind not in SOFT_KINDS for g in found) and sims is None:
             result.suggestions = self.suggest([g.typed for g in groups if g.kind != "intent"])
             return result
-        scored = await self._lexical(found, total, typed, limit) if found else {}
+        scored, own_coverage = await self._lexical(found, total, typed, limit) if found else ({}, 0.0)
         if sims is not None:
-            scored = await self._fuse(scored, sims, found, total, typed)
+            scored = await self._fuse(scored, sims, found, total, typed, own_coverage)
         else:  # words only: apply the tier factor here (the third slot held it until now)
             scored = {r: (score * factor, coverage, 0.0) for r, (score, coverage, factor) in scored.items()}
         if not any(g.kind not in SOFT_KINDS for g in found):
@@ -274,8 +277,9 @@ class Searcher:
 
     async def _lexical(
         self, found: list[Group], total: int, typed: list[str], limit: int
-    ) -> dict[int, tuple[float, float, float]]:
-        """rowid → (lexical score, coverage, tier factor) for the FTS5 candidates of the query's ideas."""
+    ) -> tuple[dict[int, tuple[float, float, float]], float]:
+        """rowid → (lexical score, coverage, tier factor) for the FTS5 candidates of the query's ideas,
+        and the best coverage by the query's own words (WordNet relatives not counted)."""
         large = total > SMALL_STORE
         scopes = self.named_concepts(found) if large else []
         candidates, ranked = await self._candidates(found, total, scopes, limit)
@@ -288,14 +292,15 @@ class Searcher:
         bonus = {r.rowid: CONCEPT_BONUS for r in rows if any(lo <= r.rowid <= hi for lo, hi in scopes)}
         top_bm25 = max((abs(v) for v in ranks.values()), default=1.0) or 1.0
         scored: dict[int, tuple[float, float, float]] = {}
-        for row, (coverage, phrase_bonus, _, _) in matches:
+        own_best = max((m.own_coverage for _, m in matches), default=0.0)
+        for row, (coverage, phrase_bonus, *_) in matches:
             if coverage <= 0:
                 continue
             score = coverage + 0.15 * (ranks.get(row.rowid, 0.0) / top_bm25) + 0.1 * phrase_bonus
             score += bonus.get(row.rowid, 0.0)
             score -= prior(row)
             scored[row.rowid] = (score, coverage, tier_factor(row))
-        return scored
+        return scored, own_best
 
     async def _fuse(
         self,
@@ -304,6 +309,7 @@ class Searcher:
         found: list[Group],
         total: int,
         typed: list[str],
+        own_coverage: float,
     ) -> dict[int, tuple[float, float, float]]:
         """Add semantic evidence: the nearest facts join the pool, every fact gains `SEMANTIC_WEIGHT` × cosine."""
         extra = [rowid for rowid, _ in sims.near if rowid not in scored]
@@ -315,8 +321,8 @@ class Searcher:
                 fused[row.rowid] = (coverage - prior(row), coverage, tier_factor(row))
         # The less of the query the words of the store cover (lay paraphrase: "waterworks"), the more
         # the meaning decides; a query the facts' own words answer keeps its lexical order.
-        best_coverage = max((c for _, c, _ in scored.values()), default=0.0)
-        weight = SEMANTIC_WEIGHT + (SEMANTIC_WEIGHT_UNCOVERED - SEMANTIC_WEIGHT) * (1.0 - best_coverage)
+        # WordNet relatives are guesses, so only the question's own words count here.
+        weight = SEMANTIC_WEIGHT + (SEMANTIC_WEIGHT_UNCOVERED - SEMANTIC_WEIGHT) * (1.0 - own_coverage)
         similarities = await self.dense.similarities(sims, list(fused))
         for rowid, (score, coverage, factor) in fused.items():
             similarity = similarities.get(rowid, 0.0)

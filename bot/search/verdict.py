@@ -83,7 +83,7 @@ def spelled_out(abbreviation: str, texts: Sequence[str]) -> bool:
 
 
 def covered(group: Group, fact_stems: Sequence[set[str]], joined: Sequence[str]) -> bool:
-    for seq in group.stem_sequences():
+    for seq in group.stem_sequences(own=True):
         if len(seq) == 1 and any(seq[0] in stems for stems in fact_stems):
             return True
         if len(seq) > 1 and any(f" {' '.join(seq)} " in text for text in joined):
