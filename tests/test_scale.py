@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -192,6 +194,17 @@ async def test_conflicts_match_the_pairwise_definition(store: FactStore) -> None
     assert _conflicts(facts) == _reference_conflicts(facts)
 
 
+def test_the_index_engine_loads_before_the_model_without_crashing() -> None:
+    """A large store opens its index before the first query loads the model; usearch imported before
+    onnxruntime used to crash the process on that import (segmentation fault)."""
+    code = (
+        "from bot.facts.vector_index import usearch_index; usearch_index()\n"
+        "from bot.facts import embedding; print(embedding.encoder().encode(['x']).shape)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "(1, 384)"), done.stderr[-500:]
+
+
 async def test_large_store_path_searches_an_approximate_vector_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,7 +218,7 @@ async def test_large_store_path_searches_an_approximate_vector_index(
     db = tmp_path / "facts.sqlite3"
     report = build_database(ROOT / "data", db)
     indexes = sorted(p.name for p in tmp_path.glob("facts.*.usearch"))
-    assert indexes == [f"facts.{report.data_hash}.usearch"]
+    assert indexes == [f"facts.{report.data_hash}.b1.usearch"]
     build_database(ROOT / "data", db)  # unchanged data: the index file is reused, not rebuilt or duplicated
     assert sorted(p.name for p in tmp_path.glob("facts.*.usearch")) == indexes
     store = await FactStore.open(db)

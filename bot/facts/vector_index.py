@@ -1,8 +1,13 @@
-"""The approximate vector index of a large store: usearch HNSW over int8-quantised fact vectors.
+"""The approximate vector index of a large store: usearch HNSW over one-bit-per-dimension fact vectors.
 
 Stores above `MEMORY_VECTORS` facts do not hold their vectors in memory; ingest builds this index from
 `fact_vectors` (keys are fact rowids) into a file named after the data hash, and the store memory-maps it
 read-only. A rebuild of unchanged data has the same hash, so it reuses the file instead of rebuilding.
+
+Each vector is kept as the signs of its 384 dimensions (48 bytes, Hamming distance), so the index of a
+million facts is about a third of an int8 one and stays small when mapped. It only proposes candidates:
+`OVERSAMPLE` times as many as wanted, which search rescores by the exact cosine of their stored vectors
+(binary quantisation with rescoring, docs/search.md).
 """
 
 from __future__ import annotations
@@ -21,31 +26,45 @@ from bot.facts.vectors import rowid_chunks
 MEMORY_VECTORS = 20_000  # up to this many facts, every vector is held in memory (30 MB) and searched exactly
 CHUNK = 20_000
 CONNECTIVITY, EXPANSION_ADD, EXPANSION_SEARCH = 16, 64, 64
+OVERSAMPLE = 10  # candidates proposed per fact wanted, rescored exactly (recall: docs/search.md)
+FORMAT = "b1"  # in the file name: an index of another format is never reused
+
+
+def signs(vectors: embedding.Vectors) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """Vectors as the index holds them: one bit per dimension (positive or not), packed into bytes."""
+    return np.packbits(np.atleast_2d(vectors) > 0, axis=1)
+
+
+def usearch_index() -> Any:
+    """usearch's `Index`, loaded after onnxruntime: importing usearch 2.26 first makes the later import
+    of onnxruntime 1.28 crash the process (a segmentation fault, seen on Linux x86_64)."""
+    import onnxruntime  # noqa: F401
+    from usearch.index import Index
+
+    return Index
 
 
 def index_name(db_path: Path, digest: str) -> str:
-    return f"{db_path.stem}.{digest}.usearch"
+    return f"{db_path.stem}.{digest}.{FORMAT}.usearch"
 
 
 def ensure_index(conn: sqlite3.Connection, db_path: Path, digest: str) -> str:
     """Build (or reuse) the index file for this data hash beside `db_path`; returns its file name."""
-    from usearch.index import Index
-
     name = index_name(db_path, digest)
     target = db_path.with_name(name)
     if target.exists():
         return name
-    index = Index(
+    index = usearch_index()(
         ndim=embedding.DIMENSIONS,
-        metric="cos",
-        dtype="i8",
+        metric="hamming",
+        dtype="b1x8",
         connectivity=CONNECTIVITY,
         expansion_add=EXPANSION_ADD,
         expansion_search=EXPANSION_SEARCH,
     )
     for rows in rowid_chunks(conn, "vector", "fact_vectors", CHUNK):
         keys = np.array([r[0] for r in rows], dtype=np.uint64)
-        index.add(keys, embedding.from_blobs([r[1] for r in rows]), threads=os.cpu_count() or 1)
+        index.add(keys, signs(embedding.from_blobs([r[1] for r in rows])), threads=os.cpu_count() or 1)
     handle, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=db_path.parent)
     os.close(handle)
     try:
@@ -66,6 +85,4 @@ def remove_stale(db_path: Path, keep: str | None) -> None:
 
 def open_view(path: Path) -> Any:
     """The index, memory-mapped read-only (pages are read on demand: small resident memory)."""
-    from usearch.index import Index
-
-    return Index.restore(str(path), view=True)
+    return usearch_index().restore(str(path), view=True)

@@ -1,9 +1,10 @@
 """Semantic retrieval: cosine similarity between the query's sentence embedding and the facts'.
 
 The fact vectors are computed at ingest (`bot.facts.vectors`). A store of up to `MEMORY_VECTORS` facts
-holds them all in memory and is searched exactly; a larger one has an HNSW index (usearch, int8) built
-at ingest and memory-mapped, and the similarity of any other candidate is computed from its stored
-vector. The query is embedded in a worker thread so the event loop never waits on the model.
+holds them all in memory and is searched exactly; a larger one has an HNSW index (usearch, one bit per
+dimension) built at ingest and memory-mapped: it proposes candidates by the signs of their vectors, and
+they (and any other candidate) are scored by the exact cosine of their stored vectors. The query is
+embedded in a worker thread so the event loop never waits on the model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy.typing as npt
 
 from bot.facts import embedding
 from bot.facts.store import FactStore
+from bot.facts.vector_index import OVERSAMPLE, signs
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,10 @@ class DenseIndex:
             return Semantic(vector, [(int(self.rowids[i]), float(sims[i])) for i in best])
         index = self.store.vector_index
         assert index is not None
-        found = await asyncio.to_thread(index.search, vector, k)
-        near = [(int(key), 1.0 - float(d)) for key, d in zip(found.keys, found.distances, strict=True)]
-        return Semantic(vector, near)
+        found = await asyncio.to_thread(index.search, signs(vector), k * OVERSAMPLE)
+        stored = await self.store.vectors_of([int(key) for key in found.keys])
+        rescored = sorted(((rowid, float(v @ vector)) for rowid, v in stored.items()), key=lambda p: (-p[1], p[0]))
+        return Semantic(vector, rescored[:k])
 
     async def similarities(self, semantic: Semantic, rowids: Sequence[int]) -> dict[int, float]:
         """Cosine of the query with each of `rowids` (facts without a vector count 0)."""
