@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -51,5 +52,29 @@ def test_a_rebuild_embeds_only_what_changed(tmp_path: Path) -> None:
     first = build_database(DATA_DIR, db)
     total = first.total_facts  # the concept page's 285 and the imported sources'
     assert (first.embedded, first.embeddings_cached) == (total, 0)
+    db.unlink()  # no previous database: the vectors come from the cache beside it
     again = build_database(DATA_DIR, db)
     assert (again.embedded, again.embeddings_cached) == (0, total)
+
+
+def test_a_rebuild_takes_unchanged_facts_from_the_database_it_replaces(tmp_path: Path, data_copy: Path) -> None:
+    db = tmp_path / "facts.sqlite3"
+    first = build_database(data_copy, db)
+    (tmp_path / "vectors.sqlite3").unlink()  # no cache: only the previous database has the vectors
+    page = data_copy / "concepts" / "ketamine.txt"
+    text = page.read_text(encoding="utf-8")
+    old = "Ketamine treatment sessions in the Montreal model last approximately"
+    assert text.count(old) == 1
+    new = "Ketamine treatment sessions in the Montreal model last roughly"
+    page.write_text(text.replace(old, new), encoding="utf-8")
+    again = build_database(data_copy, db)
+    assert (again.embedded, again.embeddings_cached) == (1, first.total_facts - 1)
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT count(*) FROM fact_vectors").fetchone()[0]
+        text_now, vector = conn.execute(
+            "SELECT f.text, v.vector FROM facts f JOIN fact_vectors v ON v.rowid = f.rowid WHERE f.text LIKE ?",
+            ("Ketamine treatment sessions in the Montreal model last roughly%",),
+        ).fetchone()
+    assert stored == first.total_facts
+    fresh = embedding.encoder().encode([text_now])[0]  # the changed fact was embedded afresh
+    assert np.allclose(np.frombuffer(vector, dtype=np.float32), fresh, atol=1e-6)

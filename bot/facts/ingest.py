@@ -181,7 +181,7 @@ def build_database(
             try:
                 with conn:
                     report.embedded, report.embeddings_cached = vectors_module.insert_vectors(
-                        conn, cache, encode, progress=progress
+                        conn, cache, encode, progress=progress, previous=db_path
                     )
                     conn.execute(
                         "INSERT INTO meta(key, value) VALUES ('embedding_model', ?)", (embedding.MODEL_ID,)
