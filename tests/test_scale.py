@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -216,11 +217,18 @@ async def test_large_store_path_searches_an_approximate_vector_index(
     monkeypatch.setattr(ingest_module, "MEMORY_VECTORS", 10)
     monkeypatch.setattr(store_module, "MEMORY_VECTORS", 10)
     db = tmp_path / "facts.sqlite3"
-    report = build_database(ROOT / "data", db)
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    build_database(data, db)
     indexes = sorted(p.name for p in tmp_path.glob("facts.*.usearch"))
-    assert indexes == [f"facts.{report.data_hash}.b1.usearch"]
-    build_database(ROOT / "data", db)  # unchanged data: the index file is reused, not rebuilt or duplicated
+    assert len(indexes) == 1 and indexes[0].endswith(".b1.usearch")
+    built = (tmp_path / indexes[0]).stat().st_mtime_ns
+    build_database(data, db)  # unchanged data: the index file is reused, not rebuilt or duplicated
+    aliases = data / "aliases.toml"
+    aliases.write_text(aliases.read_text(encoding="utf-8") + "\n# an edit that changes no fact\n", encoding="utf-8")
+    build_database(data, db)  # other data changed, the facts did not: the same index still serves
     assert sorted(p.name for p in tmp_path.glob("facts.*.usearch")) == indexes
+    assert (tmp_path / indexes[0]).stat().st_mtime_ns == built
     store = await FactStore.open(db)
     try:
         assert store.vectors is None and store.vector_index is not None

@@ -29,10 +29,10 @@ from bot.facts.datafiles import load_aliases, load_compare, load_papers, load_pr
 from bot.facts.errors import ParseError
 from bot.facts.imported import insert_tiers, load_source_pages, merge_papers, paper_values, unclaimed, with_sources
 from bot.facts.tiers import load_tiers
-from bot.facts.vector_index import MEMORY_VECTORS, ensure_index, index_name, remove_stale
+from bot.facts.vector_index import MEMORY_VECTORS, ensure_index, remove_stale
 
 # Bump when the schema or the derived tables change, so existing databases get rebuilt.
-BUILD_VERSION = "6"
+BUILD_VERSION = "7"  # 7: one-bit vector index (an older store is rebuilt, never read with it)
 # Above this many facts, the typo-correction vocabulary is built from an even sample of facts.
 VOCABULARY_SAMPLE_LIMIT = 200_000
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -176,6 +176,7 @@ def build_database(
     try:
         report = _build_into(conn, data_dir, data_hash(data_dir))
         large = report.total_facts > MEMORY_VECTORS  # such a store gets an approximate vector index
+        index: str | None = None
         if vectors:
             cache = vectors_module.open_cache(vectors_module.cache_path(db_path))
             try:
@@ -187,13 +188,13 @@ def build_database(
                         "INSERT INTO meta(key, value) VALUES ('embedding_model', ?)", (embedding.MODEL_ID,)
                     )
                     if large:
-                        index = ensure_index(conn, db_path, report.data_hash)
+                        index = ensure_index(conn, db_path)
                         conn.execute("INSERT INTO meta(key, value) VALUES ('vector_index', ?)", (index,))
             finally:
                 cache.close()
         conn.close()
         os.replace(tmp, db_path)
-        remove_stale(db_path, index_name(db_path, report.data_hash) if large else None)
+        remove_stale(db_path, index)
     except BaseException:
         conn.close()
         tmp.unlink(missing_ok=True)

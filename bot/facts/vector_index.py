@@ -1,8 +1,8 @@
 """The approximate vector index of a large store: usearch HNSW over one-bit-per-dimension fact vectors.
 
 Stores above `MEMORY_VECTORS` facts do not hold their vectors in memory; ingest builds this index from
-`fact_vectors` (keys are fact rowids) into a file named after the data hash, and the store memory-maps it
-read-only. A rebuild of unchanged data has the same hash, so it reuses the file instead of rebuilding.
+`fact_vectors` (keys are fact rowids) into a file named after the facts it holds (`content_digest`), and
+the store memory-maps it read-only. A rebuild with the same facts reuses the file instead of rebuilding.
 
 Each vector is kept as the signs of its 384 dimensions (48 bytes, Hamming distance), so the index of a
 million facts is about a third of an int8 one and stays small when mapped. It only proposes candidates:
@@ -12,6 +12,7 @@ million facts is about a third of an int8 one and stays small when mapped. It on
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import tempfile
@@ -44,13 +45,23 @@ def usearch_index() -> Any:
     return Index
 
 
+def content_digest(conn: sqlite3.Connection) -> str:
+    """What the index holds: every fact's rowid and text, the model and the index format. Named by this,
+    the index survives rebuilds that change anything else (an alias, a protocol, the build version)."""
+    digest = hashlib.sha256(f"{FORMAT}\n{embedding.MODEL_ID}\n".encode())
+    for rows in rowid_chunks(conn, "text", "facts", CHUNK):
+        for rowid, text in rows:
+            digest.update(f"{rowid}\0{text}\0".encode())
+    return digest.hexdigest()[:16]
+
+
 def index_name(db_path: Path, digest: str) -> str:
     return f"{db_path.stem}.{digest}.{FORMAT}.usearch"
 
 
-def ensure_index(conn: sqlite3.Connection, db_path: Path, digest: str) -> str:
-    """Build (or reuse) the index file for this data hash beside `db_path`; returns its file name."""
-    name = index_name(db_path, digest)
+def ensure_index(conn: sqlite3.Connection, db_path: Path) -> str:
+    """Build (or reuse) the index file for these facts beside `db_path`; returns its file name."""
+    name = index_name(db_path, content_digest(conn))
     target = db_path.with_name(name)
     if target.exists():
         return name
