@@ -88,3 +88,9 @@ def test_an_abbreviation_is_spelled_out_by_the_initials_of_content_words() -> No
 async def test_a_person_named_in_the_question_is_not_a_missing_topic(searcher: Searcher) -> None:
     result = await searcher.search("my nurse says ketamine is risky for the bladder, is that true", limit=5)
     assert (result.answered, result.not_covered) == (True, [])
+
+
+async def test_a_hyphenated_everyday_word_gets_its_relatives_too(searcher: Searcher) -> None:
+    groups, _ = searcher.analyse("do people get more shut-eye")
+    shut_eye = next(g for g in groups if g.typed == "shut-eye")
+    assert shut_eye.terms == ["shut-eye", "sleep"]

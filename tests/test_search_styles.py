@@ -20,12 +20,12 @@ from bot.search.searcher import Searcher
 from tests.conftest import ROOT
 
 STYLES = load(ROOT / "tests" / "devset_styles.toml")
-#: style → (recall@1, recall@5) floors; measured 0.95/0.97, 0.79/0.94, 0.50/0.79, 0.65/0.89, 0.89/0.97 on the
+#: style → (recall@1, recall@5) floors; measured 0.95/0.97, 0.79/0.94, 0.53/0.82, 0.65/0.89, 0.89/0.97 on the
 #: shipped store (the ketamine page, the paper card and two clinic pages) with WordNet relatives.
 FLOORS = {
     "clinical": (0.88, 0.94),
     "forum": (0.74, 0.90),
-    "lay": (0.42, 0.74),
+    "lay": (0.45, 0.76),
     "plain": (0.58, 0.84),
     "slang": (0.82, 0.90),
 }
@@ -62,7 +62,7 @@ async def test_recall_per_style(quality: Quality, style: str) -> None:
 
 async def test_recall_overall(quality: Quality) -> None:
     recall_1, recall_5 = quality.recall()
-    assert recall_1 >= 0.72 and recall_5 >= 0.88, (recall_1, recall_5)  # measured 0.755 / 0.913
+    assert recall_1 >= 0.72 and recall_5 >= 0.88, (recall_1, recall_5)  # measured 0.761 / 0.918
 
 
 async def test_answerability_rates(quality: Quality) -> None:

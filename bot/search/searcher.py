@@ -190,7 +190,7 @@ class Searcher:
         (of the word, or of the two-word phrase it ends: "street drugs" → drug of abuse). A word the
         store never uses leans on them (`RELATED_CREDIT`); a word it does, barely (`KNOWN_RELATED_CREDIT`)."""
         own = stem(word) in self.words.known_stems
-        if word in names or not word.isalpha() or english_rarity(word) < RELATED_RARITY:
+        if word in names or not word.replace("-", "").isalpha() or english_rarity(word) < RELATED_RARITY:
             return Group(word, [word])
         pair = before if before and before not in STOPWORDS else None
         terms = [t for t in relatives(word, pair) if self._uses(t, word)][:RELATIVES]
