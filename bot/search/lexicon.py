@@ -11,10 +11,12 @@ count for less than the word itself (`bot.search.searcher`).
 from __future__ import annotations
 
 import gzip
+from collections.abc import Collection
 from functools import lru_cache
 from importlib import resources
 
 from bot.search.spelling import lemmas
+from bot.search.text import STOPWORDS, fts_tokens, stem
 
 TABLE = "relatives.tsv.gz"
 NON_TOPICS = "non_topics.txt"
@@ -36,6 +38,24 @@ def relatives(word: str, before: str | None = None) -> list[str]:
     keys = [*(f"{before} {form}" for form in forms), *forms] if before else list(forms)
     found = [term for key in keys if key in table for term in table[key].split("|")]
     return [t for t in dict.fromkeys(found) if t != word]
+
+
+def relatives_used(word: str, before: str | None, known_stems: Collection[str]) -> list[str]:
+    """The relatives of `word` (or of `before word`) whose every word the store uses (`known_stems`) and
+    which say more than the word's own stem ("sleeping" → sleep says nothing new)."""
+    own = [stem(word)]
+
+    def used(term: str) -> bool:
+        tokens = fts_tokens(term)
+        stems = [stem(t) for t in tokens]
+        return (
+            bool(tokens)
+            and not all(t in STOPWORDS for t in tokens)
+            and stems != own
+            and all(s in known_stems for s in stems)
+        )
+
+    return [term for term in relatives(word, before) if used(term)]
 
 
 @lru_cache(maxsize=1)

@@ -23,7 +23,7 @@ from bot.facts.models import FactRecord
 from bot.facts.store import FactStore, FactText, RowidRange
 from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
-from bot.search.lexicon import relatives
+from bot.search.lexicon import relatives_used
 from bot.search.ranking import Group, Plan, match, pool_bm25
 from bot.search.spelling import english_rarity, is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
@@ -193,20 +193,9 @@ class Searcher:
         if word in names or not word.replace("-", "").isalpha() or english_rarity(word) < RELATED_RARITY:
             return Group(word, [word])
         pair = before if before and before not in STOPWORDS else None
-        terms = [t for t in relatives(word, pair) if self._uses(t, word)][:RELATIVES]
+        terms = relatives_used(word, pair, self.words.known_stems)[:RELATIVES]
         credit = KNOWN_RELATED_CREDIT if own else RELATED_CREDIT
         return Group(word, [word, *terms], related=len(terms), related_credit=credit)
-
-    def _uses(self, term: str, word: str) -> bool:
-        """Whether the store has every word of `term`, which says more than `word`'s own stem."""
-        tokens = fts_tokens(term)
-        stems = [stem(t) for t in tokens]
-        return (
-            bool(tokens)
-            and not all(t in STOPWORDS for t in tokens)
-            and stems != [stem(word)]
-            and all(s in self.words.known_stems for s in stems)
-        )
 
     def correct(self, word: str) -> str | None:
         return self.words.correct(word)
