@@ -94,3 +94,13 @@ async def test_a_hyphenated_everyday_word_gets_its_relatives_too(searcher: Searc
     groups, _ = searcher.analyse("do people get more shut-eye")
     shut_eye = next(g for g in groups if g.typed == "shut-eye")
     assert shut_eye.terms == ["shut-eye", "sleep"]
+
+
+async def test_warm_up_loads_what_the_first_search_needs(searcher: Searcher) -> None:
+    from bot.facts import embedding
+    from bot.search import lexicon
+    from bot.search.warm import warm_up
+
+    await warm_up(searcher)
+    loaded = [f.cache_info().currsize for f in (embedding.encoder, lexicon._table, lexicon._non_topics)]
+    assert loaded == [1, 1, 1]

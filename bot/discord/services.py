@@ -19,6 +19,7 @@ from bot.facts.store import FactStore
 from bot.moderation.limits import Limits
 from bot.moderation.state import ModerationStore
 from bot.search.searcher import Searcher
+from bot.search.warm import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ class Services:
             await moderation.prune(settings.stats_retention_days)  # retention, at start-up (and daily: cogs)
         except sqlite3.Error as exc:  # it took writes a moment ago: a passing lock; the daily run retries
             log.warning("could not prune query statistics at start-up: %s", exc)
-        answers = Answers(Searcher(store))
+        searcher = Searcher(store)
+        await warm_up(searcher)  # the first question is then as quick as the rest
+        answers = Answers(searcher)
         return cls(
             settings, store, answers, moderation, Delivery(settings.notice_text, settings.crisis_text, buttons_for)
         )
