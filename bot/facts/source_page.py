@@ -61,12 +61,10 @@ class SourceFact:
 
 
 @dataclass
-class SourcePage:
-    """One imported source and its facts, each a verbatim sentence of the source."""
+class SourceMetadata:
+    """What is known of a source besides its title: read from a document when importing it, kept in its
+    source page."""
 
-    title: str
-    concept: str
-    tier: str
     site: str = ""
     url: str = ""
     publisher: str = ""
@@ -76,6 +74,15 @@ class SourcePage:
     year: str = ""
     doi: str = ""
     topics: list[str] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class SourcePage(SourceMetadata):
+    """One imported source and its facts, each a verbatim sentence of the source."""
+
+    title: str
+    concept: str
+    tier: str
     captured_from: str = ""
     facts: list[SourceFact] = field(default_factory=list)
     path: str = "<text>"

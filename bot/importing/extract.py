@@ -16,22 +16,16 @@ from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 
+from bot.facts.source_page import SourceMetadata
 from bot.importing.errors import ImportFailure
 from bot.importing.sentences import BOILERPLATE, Block, squash, strip_bullet
 
 
 @dataclass
-class Extracted:
+class Extracted(SourceMetadata):
+    """A document's metadata and its text blocks, before they become a source page."""
+
     title: str = ""
-    site: str = ""
-    url: str = ""
-    publisher: str = ""
-    authors: list[str] = field(default_factory=list)
-    date: str = ""
-    journal: str = ""
-    year: str = ""
-    doi: str = ""
-    topics: list[str] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
 
 
