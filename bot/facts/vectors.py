@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.facts import embedding
 
+_NO_VECTOR = "NOT EXISTS (SELECT 1 FROM fact_vectors v WHERE v.rowid = f.rowid)"
 CHUNK = 2048  # facts read, embedded and written per step (bounded memory at any store size)
 Progress = Callable[[int, int], None]
 Encode = Callable[[Sequence[str]], embedding.Vectors]
@@ -36,12 +37,16 @@ def open_cache(path: Path | None) -> sqlite3.Connection:
     return conn
 
 
-def rowid_chunks(conn: sqlite3.Connection, column: str, table: str, size: int = CHUNK) -> Iterator[list[Any]]:
-    """(rowid, column) of every row of `table`, `size` at a time in rowid order (bounded memory)."""
+def rowid_chunks(
+    conn: sqlite3.Connection, column: str, table: str, size: int = CHUNK, where: str = ""
+) -> Iterator[list[Any]]:
+    """(rowid, column) of every row of `table` (that meets `where`, an SQL condition), `size` at a time
+    in rowid order (bounded memory)."""
+    condition = f" AND ({where})" if where else ""
     last = 0
     while True:
         rows = conn.execute(
-            f"SELECT rowid, {column} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, size)
+            f"SELECT rowid, {column} FROM {table} WHERE rowid > ?{condition} ORDER BY rowid LIMIT ?", (last, size)
         ).fetchall()
         if not rows:
             return
@@ -76,21 +81,6 @@ def reuse_previous(conn: sqlite3.Connection, previous: Path | None) -> int:
         conn.execute("DETACH DATABASE previous")
 
 
-def _without_vectors(conn: sqlite3.Connection, size: int = CHUNK) -> Iterator[list[Any]]:
-    """(rowid, text) of facts that have no vector yet, `size` at a time in rowid order."""
-    last = 0
-    while True:
-        rows = conn.execute(
-            "SELECT rowid, text FROM facts f WHERE rowid > ? AND NOT EXISTS "
-            "(SELECT 1 FROM fact_vectors v WHERE v.rowid = f.rowid) ORDER BY rowid LIMIT ?",
-            (last, size),
-        ).fetchall()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
-
-
 def insert_vectors(
     conn: sqlite3.Connection,
     cache: sqlite3.Connection,
@@ -105,7 +95,8 @@ def insert_vectors(
     cached = done = reuse_previous(conn, previous)
     if progress and done:
         progress(done, total)
-    for rows in _without_vectors(conn):
+    # facts the previous database did not provide
+    for rows in rowid_chunks(conn, "text", "facts f", where=_NO_VECTOR):
         keys = [text_key(text) for _, text in rows]
         known = dict(_lookup(cache, keys))
         missing = [i for i, k in enumerate(keys) if k not in known]
