@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,7 @@ class Semantic:
 
     vector: npt.NDArray[np.float32]
     near: list[tuple[int, float]]
+    rescored: dict[int, float] = field(default_factory=dict)  # every candidate the index proposed, exact
 
 
 class DenseIndex:
@@ -57,12 +58,13 @@ class DenseIndex:
         assert index is not None
         found = await asyncio.to_thread(index.search, signs(vector), k * OVERSAMPLE)
         stored = await self.store.vectors_of([int(key) for key in found.keys])
-        rescored = sorted(((rowid, float(v @ vector)) for rowid, v in stored.items()), key=lambda p: (-p[1], p[0]))
-        return Semantic(vector, rescored[:k])
+        rescored = {rowid: float(v @ vector) for rowid, v in stored.items()}
+        nearest = sorted(rescored.items(), key=lambda p: (-p[1], p[0]))[:k]
+        return Semantic(vector, nearest, rescored)
 
     async def similarities(self, semantic: Semantic, rowids: Sequence[int]) -> dict[int, float]:
         """Cosine of the query with each of `rowids` (facts without a vector count 0)."""
-        out = dict(semantic.near)
+        out = {**semantic.rescored, **dict(semantic.near)}
         missing = [r for r in rowids if r not in out]
         if not missing:
             return out

@@ -189,9 +189,9 @@ class Searcher:
         """A typed word's idea, with up to `RELATIVES` of its WordNet relatives that the store uses
         (of the word, or of the two-word phrase it ends: "street drugs" → drug of abuse). A word the
         store never uses leans on them (`RELATED_CREDIT`); a word it does, barely (`KNOWN_RELATED_CREDIT`)."""
-        own = stem(word) in self.words.known_stems
         if word in names or not word.replace("-", "").isalpha() or english_rarity(word) < RELATED_RARITY:
             return Group(word, [word])
+        own = stem(word) in self.words.known_stems
         pair = before if before and before not in STOPWORDS else None
         terms = relatives_used(word, pair, self.words.known_stems)[:RELATIVES]
         credit = KNOWN_RELATED_CREDIT if own else RELATED_CREDIT
