@@ -109,6 +109,16 @@ async def test_misspelt_miss_offers_did_you_mean(searcher: Searcher) -> None:
     assert missed.hits == [] and not missed.answered
 
 
+
+async def test_a_brand_name_the_model_does_not_know_is_still_answered(searcher: Searcher) -> None:
+    # "spravato" reaches esketamine through its alias; MiniLM finds no meaning in it (cosine ≈ 0.05),
+    # but a one-idea question the best fact holds in full is answered.
+    result = await searcher.search("spravato", limit=5)
+    assert result.answered and result.not_covered == []
+    assert "esketamine" in result.hits[0].fact.text.lower()
+    # ... while a short question about a topic the store lacks is still not
+    assert (await searcher.search("ketamine pregnancy", limit=5)).answered is False
+
 HOSTILE = [
     "",
     "   ",

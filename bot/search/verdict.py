@@ -4,7 +4,8 @@ A near miss looks like an answer to a ranking: on-topic questions the store cann
 in pregnancy") score as high on cosine as answerable ones. So the verdict weighs its own evidence:
 the question's key ideas (content words rare enough in English to carry the topic, or words only the
 store knows) must each be found in the top facts, literally, through an alias or typo correction, or
-the top fact must be a strong semantic match with its lexical support.
+the top fact must be a strong semantic match with its lexical support. A short question whose words
+the best fact holds in full needs no shared meaning (the model does not know "Spravato").
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class Scored(Protocol):
     @property
     def similarity(self) -> float: ...
 
+    @property
+    def coverage(self) -> float: ...
+
 KEY_RARITY = 4.2  # -log10 English share of a noun: "coffee" 4.2 and "pregnancy" 5.3 name topics, "time" 2.9 does not
 TOP_FACTS = 3
 STRONG_SIMILARITY = 0.7  # a top fact this close in meaning answers even when a key word is not in it
@@ -40,6 +44,10 @@ TECHNICAL_LETTERS = 7  # a word no lexicon knows names a topic when it is this l
 TECHNICAL_RARITY = 6.0  # ... and rare or absent in English (short unknowns are chat words and typos)
 MIN_SCORE = 0.75
 MIN_SIMILARITY = 0.15
+# A question of one or two ideas that the best fact contains in full, in its words or through aliases,
+# needs no shared meaning: the model does not know brand names and abbreviations ("spravato", "SWS").
+SHORT_QUESTION_IDEAS = 2
+FULL_COVERAGE = 0.85
 MAX_ABBREVIATION = 6  # below this the best fact shares words with the question but not its meaning
 
 
@@ -112,5 +120,7 @@ def judge(
         return False, not_covered
     best = top[0]
     strong = best.similarity >= STRONG_SIMILARITY
-    answered = best.score >= MIN_SCORE and best.similarity >= MIN_SIMILARITY and (not not_covered or strong)
+    named = best.coverage >= FULL_COVERAGE and len([g for g in groups if g.kind != "intent"]) <= SHORT_QUESTION_IDEAS
+    meant = best.similarity >= MIN_SIMILARITY or named
+    answered = best.score >= MIN_SCORE and meant and (not not_covered or strong)
     return answered, not_covered
