@@ -88,6 +88,13 @@ async def test_real_words_are_not_bent_into_other_words(searcher: Searcher) -> N
     assert searcher.correct("start") is None
     assert searcher.correct("apena") == "apnea"
     assert searcher.correct("psilocibin") == "psilocybin"
+    assert searcher.correct("antidep") == "antidepressant"  # clipped, not misspelt
+
+
+async def test_a_clipped_word_is_searched_as_the_word_it_begins(searcher: Searcher) -> None:
+    result = await searcher.search("does HNK give the antidep effect w/o the dissociation", limit=5)
+    assert result.corrected == {"antidep": "antidepressant"}
+    assert result.answered and result.not_covered == []
 
 
 async def test_unknown_words_give_no_hits_and_no_confident_guess(searcher: Searcher) -> None:

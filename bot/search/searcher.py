@@ -198,7 +198,8 @@ class Searcher:
         return Group(word, [word, *terms], related=len(terms), related_credit=credit)
 
     def correct(self, word: str) -> str | None:
-        return self.words.correct(word)
+        """A typo's fix, or the word a clipped spelling stands for ("antidep"); English words are never clipped."""
+        return self.words.correct(word) or (None if is_english(word) else self.words.expand_truncation(word))
 
     def suggest(self, words: Sequence[str], limit: int = 5) -> list[str]:
         return self.words.suggest(words, limit)

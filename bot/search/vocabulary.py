@@ -10,6 +10,8 @@ from rapidfuzz.distance import OSA
 
 from bot.search.text import STOPWORDS, stem
 
+MIN_TRUNCATION = 5  # shorter prefixes ("anti", "psy") begin too many words to stand for one
+
 
 class Vocabulary:
     """Words of the facts (with how many facts use each) and the alias phrases, indexed for lookups."""
@@ -61,6 +63,14 @@ class Vocabulary:
                 if choice != word and choice not in out and choice not in STOPWORDS:
                     out.append(choice)
         return out[:limit]
+
+    def expand_truncation(self, word: str) -> str | None:
+        """The word a clipped spelling stands for ("antidep" → antidepressant, "psychedel" → psychedelic):
+        the most common vocabulary word it begins, for words of `MIN_TRUNCATION` letters or more."""
+        if len(word) < MIN_TRUNCATION:
+            return None
+        found = self.complete_word(word)
+        return found if found and len(found) > len(word) else None
 
     def complete_word(self, prefix: str) -> str | None:
         """The most common vocabulary word starting with `prefix` (autocomplete of the word being typed)."""
