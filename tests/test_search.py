@@ -8,6 +8,7 @@ import pytest
 
 from bot.search.searcher import Searcher
 from bot.search.text import normalize, tokenize
+from bot.search.verdict import phrasal_verbs
 from tests.conftest import ROOT
 
 DEVSET = tomllib.loads((ROOT / "tests" / "devset.toml").read_text(encoding="utf-8"))["query"]
@@ -125,6 +126,18 @@ async def test_a_brand_name_the_model_does_not_know_is_still_answered(searcher: 
     assert "esketamine" in result.hits[0].fact.text.lower()
     # ... while a short question about a topic the store lacks is still not
     assert (await searcher.search("ketamine pregnancy", limit=5)).answered is False
+
+
+def test_a_particle_makes_a_word_a_verb_not_a_topic() -> None:
+    words = ["does", "it", "mess", "up", "your", "bladder", "or", "the", "mess", "afterwards"]
+    assert phrasal_verbs(words) == frozenset({"mess"})
+    assert phrasal_verbs(["passing", "away", "pregnancy", "up"]) == frozenset({"passing"})  # no verb reading
+
+
+async def test_a_phrasal_verb_is_not_reported_as_a_missing_topic(searcher: Searcher) -> None:
+    result = await searcher.search("do people feel like they're passing away while they're under?", limit=5)
+    assert result.answered and result.not_covered == []
+    assert result.hits[0].fact.text.startswith("Framing ketamine experiences as meaningful")
 
 HOSTILE = [
     "",

@@ -27,7 +27,7 @@ from bot.search.lexicon import relatives_used
 from bot.search.ranking import Group, Plan, match, pool_bm25
 from bot.search.spelling import english_rarity, is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
-from bot.search.verdict import judge
+from bot.search.verdict import judge, phrasal_verbs
 from bot.search.vocabulary import Vocabulary
 
 MAX_QUERY_WORDS = 48
@@ -250,7 +250,8 @@ class Searcher:
             for rowid, (score, coverage, similarity) in best
             if rowid in facts
         ]
-        result.answered, result.not_covered = judge(result.hits, groups, focused.abbreviations)
+        verbs = phrasal_verbs(typed)
+        result.answered, result.not_covered = judge(result.hits, groups, focused.abbreviations, verbs)
         if not result.hits:
             result.suggestions = self.suggest([g.typed for g in groups])
         return result

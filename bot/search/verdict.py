@@ -10,6 +10,7 @@ the best fact holds in full needs no shared meaning (the model does not know "Sp
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from typing import Protocol
@@ -63,6 +64,14 @@ def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
     return any(_names_a_topic(w, abbreviations) for w in group.typed.split() if w not in STOPWORDS and w.isalpha())
 
 
+PARTICLES = frozenset({"up", "away", "out", "off", "down", "over", "back"})
+
+
+def phrasal_verbs(words: Sequence[str]) -> frozenset[str]:
+    """Words that a particle makes a verb ("mess up", "wound up", "passing away"): actions, not topics."""
+    return frozenset(w for w, after in itertools.pairwise(words) if after in PARTICLES and "VERB" in parts_of_speech(w))
+
+
 def _names_a_topic(word: str, abbreviations: frozenset[str]) -> bool:
     if word in abbreviations:
         return True
@@ -100,14 +109,17 @@ def covered(group: Group, fact_stems: Sequence[set[str]], joined: Sequence[str])
 
 
 def judge(
-    hits: Sequence[Scored], groups: Sequence[Group], abbreviations: frozenset[str] = frozenset()
+    hits: Sequence[Scored],
+    groups: Sequence[Group],
+    abbreviations: frozenset[str] = frozenset(),
+    verbs: frozenset[str] = frozenset(),
 ) -> tuple[bool, list[str]]:
     """(answered, not_covered) from the best hits and the query's ideas."""
     top = hits[:TOP_FACTS]
     stems = [stems_of(h.fact.text) for h in top]
     fact_stems = [set(s) for s in stems]
     joined = [" " + " ".join(s) + " " for s in stems]
-    keys = [g for g in groups if is_key(g, abbreviations)]
+    keys = [g for g in groups if g.typed not in verbs and is_key(g, abbreviations)]
     texts = [h.fact.text for h in top]
     not_covered = list(
         dict.fromkeys(
