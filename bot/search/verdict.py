@@ -10,7 +10,6 @@ the best fact holds in full needs no shared meaning (the model does not know "Sp
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from typing import Protocol
@@ -67,9 +66,20 @@ def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
 PARTICLES = frozenset({"up", "away", "out", "off", "down", "over", "back"})
 
 
+OBJECTS = frozenset({"me", "you", "u", "him", "her", "it", "us", "them", "people", "someone", "everyone"})
+
+
 def phrasal_verbs(words: Sequence[str]) -> frozenset[str]:
-    """Words that a particle makes a verb ("mess up", "wound up", "passing away"): actions, not topics."""
-    return frozenset(w for w, after in itertools.pairwise(words) if after in PARTICLES and "VERB" in parts_of_speech(w))
+    """Words that a particle makes a verb, with or without an object between ("mess up", "mess u up",
+    "lifts you up", "passing away"): actions, not topics."""
+    found = set()
+    for i, word in enumerate(words):
+        rest = words[i + 1 : i + 3]
+        if rest and rest[0] in OBJECTS:
+            rest = rest[1:]
+        if rest and rest[0] in PARTICLES and "VERB" in parts_of_speech(word):
+            found.add(word)
+    return frozenset(found)
 
 
 def _names_a_topic(word: str, abbreviations: frozenset[str]) -> bool:
