@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import tomllib
 
+import numpy as np
 import pytest
 
-from bot.search.searcher import Searcher
+from bot.search.dense import Semantic
+from bot.search.searcher import Searcher, keep_nearest
 from bot.search.text import normalize, tokenize
 from bot.search.verdict import phrasal_verbs
 from tests.conftest import ROOT
@@ -140,6 +142,16 @@ async def test_a_phrasal_verb_is_not_reported_as_a_missing_topic(searcher: Searc
     result = await searcher.search("do people feel like they're passing away while they're under?", limit=5)
     assert result.answered and result.not_covered == []
     assert result.hits[0].fact.text.startswith("Framing ketamine experiences as meaningful")
+
+
+def test_the_fact_nearest_in_meaning_always_makes_the_first_five() -> None:
+    scored = {r: (10.0 - r, 0.5, 0.1) for r in range(1, 9)}
+    best = sorted(scored.items(), key=lambda kv: -kv[1][0])[:6]
+    near = Semantic(np.zeros(3, dtype=np.float32), [(8, 0.6), (2, 0.5)])
+    assert [r for r, _ in keep_nearest(best, scored, near)] == [1, 2, 3, 4, 8, 5]
+    assert keep_nearest(best[:4], scored, near) == best[:4]  # a shorter list keeps the combined order
+    inside = Semantic(np.zeros(3, dtype=np.float32), [(3, 0.6)])
+    assert keep_nearest(best, scored, inside) == best
 
 HOSTILE = [
     "",

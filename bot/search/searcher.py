@@ -37,6 +37,10 @@ CONTEXT_WEIGHT = 0.3
 SEMANTIC_CANDIDATES = 40
 SEMANTIC_WEIGHT = 1.5
 SEMANTIC_WEIGHT_UNCOVERED = 6.0
+# The fact nearest in meaning is always among this many first results when the facts' own words
+# cover less than `NEAREST_BELOW_COVERAGE` of the question (a paraphrase, not a lookup of named things).
+NEAREST_SLOT = 5
+NEAREST_BELOW_COVERAGE = 0.5
 SEMANTIC_ONLY_MIN = 0.22  # cosine a fact needs when no word of the query is in the store
 SOFT_KINDS = frozenset({"intent", "context"})
 TIER_PAPER = 50  # the strongest tier's rank
@@ -91,6 +95,24 @@ class SearchResult:
         if not self.expanded and not self.corrected:
             return None
         return " ".join(self.display)
+
+
+def keep_nearest(
+    best: list[tuple[int, tuple[float, float, float]]],
+    scored: dict[int, tuple[float, float, float]],
+    sims: Semantic,
+) -> list[tuple[int, tuple[float, float, float]]]:
+    """The fact nearest in meaning made one of the first `NEAREST_SLOT` results: a lay paraphrase
+    whose words happen to match other facts ("hush the part of your head that chatters") must not
+    bury the one fact the model reads it as. Lists shorter than the slot keep the combined order."""
+    if len(best) < NEAREST_SLOT or not sims.near:
+        return best
+    nearest = sims.near[0][0]
+    if nearest not in scored or any(rowid == nearest for rowid, _ in best[:NEAREST_SLOT]):
+        return best
+    kept = [item for item in best if item[0] != nearest]
+    kept.insert(NEAREST_SLOT - 1, (nearest, scored[nearest]))
+    return kept[: len(best)]
 
 
 def prior(row: FactText) -> float:
@@ -244,6 +266,8 @@ class Searcher:
             # Nothing the store's words know: only a clear match in meaning counts ("xyzzy" finds nothing).
             scored = {r: v for r, v in scored.items() if v[2] >= SEMANTIC_ONLY_MIN}
         best = sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        if sims is not None and own_coverage < NEAREST_BELOW_COVERAGE:
+            best = keep_nearest(best, scored, sims)
         facts = await self.store.facts_by_rowid([rowid for rowid, _ in best])
         result.hits = [
             Hit(facts[rowid], round(score, 4), round(coverage, 4), round(similarity, 4))
