@@ -141,7 +141,9 @@ def judge(
     if not top:
         return False, not_covered
     best = top[0]
-    strong = best.similarity >= STRONG_SIMILARITY
+    # A strong match in meaning may stand in for a missing word, never for a missing abbreviation:
+    # "OCD" is a named condition, and facts about depression are near it in meaning, not about it.
+    strong = best.similarity >= STRONG_SIMILARITY and not any(w in abbreviations for w in not_covered)
     named = best.coverage >= FULL_COVERAGE and len([g for g in groups if g.kind != "intent"]) <= SHORT_QUESTION_IDEAS
     meant = best.similarity >= MIN_SIMILARITY or named
     answered = best.score >= MIN_SCORE and meant and (not not_covered or strong)
