@@ -49,6 +49,9 @@ MIN_SIMILARITY = 0.15
 SHORT_QUESTION_IDEAS = 2
 FULL_COVERAGE = 0.85
 MAX_ABBREVIATION = 6  # below this the best fact shares words with the question but not its meaning
+# "mess up", "mess u up", "passing away": the particle, after at most one object, makes the word a verb
+PARTICLES = frozenset({"up", "away", "out", "off", "down", "over", "back"})
+OBJECTS = frozenset({"me", "you", "u", "him", "her", "it", "us", "them", "people", "someone", "everyone"})
 
 
 def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
@@ -61,12 +64,6 @@ def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
     if group.kind not in ("word", "alias", "corrected") or group.own_docs != 0:
         return False
     return any(_names_a_topic(w, abbreviations) for w in group.typed.split() if w not in STOPWORDS and w.isalpha())
-
-
-PARTICLES = frozenset({"up", "away", "out", "off", "down", "over", "back"})
-
-
-OBJECTS = frozenset({"me", "you", "u", "him", "her", "it", "us", "them", "people", "someone", "everyone"})
 
 
 def phrasal_verbs(words: Sequence[str]) -> frozenset[str]:
