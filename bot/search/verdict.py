@@ -48,7 +48,7 @@ MIN_SIMILARITY = 0.15
 # needs no shared meaning: the model does not know brand names and abbreviations ("spravato", "SWS").
 SHORT_QUESTION_IDEAS = 2
 FULL_COVERAGE = 0.85
-MAX_ABBREVIATION = 6  # below this the best fact shares words with the question but not its meaning
+MAX_ABBREVIATION = 6  # the longest abbreviation `spelled_out` looks for in initials
 # "mess up", "mess u up", "passing away": the particle, after at most one object, makes the word a verb
 PARTICLES = frozenset({"up", "away", "out", "off", "down", "over", "back"})
 OBJECTS = frozenset({"me", "you", "u", "him", "her", "it", "us", "them", "people", "someone", "everyone"})
