@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from bot.search.dense import Semantic
-from bot.search.searcher import Searcher, keep_nearest
+from bot.search.scoring import keep_nearest
+from bot.search.searcher import Searcher
 from bot.search.text import normalize, tokenize
 from bot.search.verdict import phrasal_verbs
 from tests.conftest import ROOT

@@ -20,11 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.facts.models import FactRecord
-from bot.facts.store import FactStore, FactText, RowidRange
+from bot.facts.store import FactStore, RowidRange
 from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.lexicon import relatives_used
 from bot.search.ranking import Group, Plan, match, pool_bm25
+from bot.search.scoring import NEAREST_BELOW_COVERAGE, keep_nearest, prior, tier_factor
 from bot.search.spelling import english_rarity, is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
 from bot.search.verdict import judge, phrasal_verbs
@@ -37,14 +38,8 @@ CONTEXT_WEIGHT = 0.3
 SEMANTIC_CANDIDATES = 40
 SEMANTIC_WEIGHT = 1.5
 SEMANTIC_WEIGHT_UNCOVERED = 6.0
-# The fact nearest in meaning is always among this many first results when the facts' own words
-# cover less than `NEAREST_BELOW_COVERAGE` of the question (a paraphrase, not a lookup of named things).
-NEAREST_SLOT = 5
-NEAREST_BELOW_COVERAGE = 0.5
 SEMANTIC_ONLY_MIN = 0.22  # cosine a fact needs when no word of the query is in the store
 SOFT_KINDS = frozenset({"intent", "context"})
-TIER_PAPER = 50  # the strongest tier's rank
-TIER_WEIGHT = 0.3  # a clinic page (rank 20) keeps 82 % of its score, a community post (10) 76 %
 CANDIDATES = 200
 # Below this many facts every query is a plain OR over all its terms: exact BM25 is cheap there.
 SMALL_STORE = 50_000
@@ -95,36 +90,6 @@ class SearchResult:
         if not self.expanded and not self.corrected:
             return None
         return " ".join(self.display)
-
-
-def keep_nearest(
-    best: list[tuple[int, tuple[float, float, float]]],
-    scored: dict[int, tuple[float, float, float]],
-    sims: Semantic,
-) -> list[tuple[int, tuple[float, float, float]]]:
-    """The fact nearest in meaning made one of the first `NEAREST_SLOT` results: a lay paraphrase
-    whose words happen to match other facts ("hush the part of your head that chatters") must not
-    bury the one fact the model reads it as. Lists shorter than the slot keep the combined order."""
-    if len(best) < NEAREST_SLOT or not sims.near:
-        return best
-    nearest = sims.near[0][0]
-    if nearest not in scored or any(rowid == nearest for rowid, _ in best[:NEAREST_SLOT]):
-        return best
-    kept = [item for item in best if item[0] != nearest]
-    kept.insert(NEAREST_SLOT - 1, (nearest, scored[nearest]))
-    return kept[: len(best)]
-
-
-def prior(row: FactText) -> float:
-    """What a bare reference loses before any evidence (a citation answers less than a finding)."""
-    return 0.03 if row.type == "reference" else 0.0
-
-
-def tier_factor(row: FactText) -> float:
-    """A weaker source's fact keeps this share of its score: at equal evidence a paper's fact comes
-    before a clinic page's, and a clinic page must match clearly better to come first."""
-    weakness = max(0, TIER_PAPER - row.tier_rank) / TIER_PAPER if row.tier_rank else 0.0
-    return 1.0 - TIER_WEIGHT * weakness
 
 
 class Searcher:
