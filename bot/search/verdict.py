@@ -17,7 +17,7 @@ from typing import Protocol
 from bot.facts.models import FactRecord
 from bot.search.lexicon import is_non_topic
 from bot.search.ranking import Group
-from bot.search.spelling import english_rarity, noun_lemmas, parts_of_speech
+from bot.search.spelling import english_rarity, is_english, noun_lemmas, parts_of_speech
 from bot.search.text import STOPWORDS, stems_of
 
 
@@ -63,7 +63,16 @@ def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
     """
     if group.kind not in ("word", "alias", "corrected") or group.own_docs != 0:
         return False
-    return any(_names_a_topic(w, abbreviations) for w in group.typed.split() if w not in STOPWORDS and w.isalpha())
+    if is_defined_term(group):
+        return True
+    words = [w for w in group.typed.split() if w not in STOPWORDS and w.isalpha()]
+    return any(_names_a_topic(w, abbreviations) for w in words)
+
+
+def is_defined_term(group: Group) -> bool:
+    """A term the alias table defines and English does not have ("ptsd": post-traumatic stress disorder),
+    however it is written: a named thing, like an abbreviation in capitals."""
+    return group.kind == "alias" and any(w.isalpha() and not is_english(w) for w in group.typed.split())
 
 
 def phrasal_verbs(words: Sequence[str]) -> frozenset[str]:
@@ -138,9 +147,10 @@ def judge(
     if not top:
         return False, not_covered
     best = top[0]
-    # A strong match in meaning may stand in for a missing word, never for a missing abbreviation:
-    # "OCD" is a named condition, and facts about depression are near it in meaning, not about it.
-    strong = best.similarity >= STRONG_SIMILARITY and not any(w in abbreviations for w in not_covered)
+    # A strong match in meaning may stand in for a missing word, never for a missing abbreviation or
+    # defined term: "OCD" is a named condition, and facts about depression are near it, not about it.
+    named_missing = {g.typed for g in keys if is_defined_term(g)} | abbreviations
+    strong = best.similarity >= STRONG_SIMILARITY and not any(w in named_missing for w in not_covered)
     named = best.coverage >= FULL_COVERAGE and len([g for g in groups if g.kind != "intent"]) <= SHORT_QUESTION_IDEAS
     meant = best.similarity >= MIN_SIMILARITY or named
     answered = best.score >= MIN_SCORE and meant and (not not_covered or strong)
