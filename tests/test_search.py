@@ -120,7 +120,6 @@ async def test_misspelt_miss_offers_did_you_mean(searcher: Searcher) -> None:
     assert missed.hits == [] and not missed.answered
 
 
-
 async def test_a_brand_name_the_model_does_not_know_is_still_answered(searcher: Searcher) -> None:
     # "spravato" reaches esketamine through its alias; MiniLM finds no meaning in it (cosine ≈ 0.05),
     # but a one-idea question the best fact holds in full is answered.
@@ -164,6 +163,7 @@ async def test_a_missing_abbreviation_is_not_answered_by_facts_near_it_in_meanin
     for question, missing in cases:
         result = await searcher.search(question, limit=5)
         assert (result.answered, result.not_covered) == (False, [missing])
+
 
 HOSTILE = [
     "",

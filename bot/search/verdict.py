@@ -36,6 +36,7 @@ class Scored(Protocol):
     @property
     def coverage(self) -> float: ...
 
+
 KEY_RARITY = 4.2  # -log10 English share of a noun: "coffee" 4.2 and "pregnancy" 5.3 name topics, "time" 2.9 does not
 TOP_FACTS = 3
 STRONG_SIMILARITY = 0.7  # a top fact this close in meaning answers even when a key word is not in it
@@ -58,8 +59,9 @@ def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
     """An idea the store never mentions, named by a word that carries a topic.
 
     Topics are named by nouns ("pregnancy", "coffee", "dementia"), abbreviations written in capitals
-    ("OCD") and long technical words no English word list has ("naltrexone"); the adjectives, verbs
-    and adverbs of a story or a paraphrase ("anxious", "finishing", "roughly") are not topics.
+    ("OCD") or defined by the alias table in any case ("ptsd"), and long technical words no English word
+    list has ("naltrexone"); the adjectives, verbs and adverbs of a story or a paraphrase ("anxious",
+    "finishing", "roughly") are not topics.
     """
     if group.kind not in ("word", "alias", "corrected") or group.own_docs != 0:
         return False
