@@ -68,6 +68,14 @@ async def test_exact_best_fact(searcher: Searcher, query: str, expected_start: s
     assert any(h.fact.text.startswith(expected_start) for h in result.hits[:2])
 
 
+@pytest.mark.parametrize("query", ["who isn't allowed to have ketamine treatment?", "who can't get ketamine?"])
+async def test_who_may_not_have_it_finds_who_is_excluded(searcher: Searcher, query: str) -> None:
+    # "isn't allowed" must not match the fact that "allows" patients to continue psychotherapy.
+    result = await searcher.search(query, limit=5)
+    assert result.hits[0].fact.text.startswith("The Montreal model for ketamine treatment excludes patients")
+    assert result.answered
+
+
 async def test_aliases_and_typos_are_reported_as_showing_results_for(searcher: Searcher) -> None:
     benzos = await searcher.search("benzos and ketamine")
     assert benzos.expanded == {"benzos": ["benzodiazepine", "benzodiazepines", "BZDR"]}
