@@ -152,6 +152,13 @@ async def test_a_phrasal_verb_is_not_reported_as_a_missing_topic(searcher: Searc
     assert result.hits[0].fact.text.startswith("Framing ketamine experiences as meaningful")
 
 
+async def test_a_word_for_a_message_is_not_a_missing_topic(searcher: Searcher) -> None:
+    # "tunes" (WordNet: a piece of communication) is how the question says music, not a topic the store lacks.
+    result = await searcher.search("will having tunes playing change what I see in my head?", limit=5)
+    assert (result.answered, result.not_covered) == (True, [])
+    assert result.hits[0].fact.text.startswith("Music can significantly influence the content of ketamine experiences")
+
+
 def test_the_fact_nearest_in_meaning_always_makes_the_first_five() -> None:
     scored = {r: (10.0 - r, 0.5, 0.1) for r in range(1, 9)}
     best = sorted(scored.items(), key=lambda kv: -kv[1][0])[:6]

@@ -30,8 +30,8 @@ WORDS_PER_RELATION = 3
 # ("festival" → time period, "house" → building): "shuteye" → sleep stays, with its few kinds.
 BROADER = {"~", "&"}  # hyponym, similar (seen from the broader synset)
 MAX_NARROWER = 10
-# WordNet's lexicographer files: 14 noun.group, 17 noun.object, 18 noun.person, 24 noun.relation, 28 noun.time
-NON_TOPIC_FILES = {14, 17, 18, 24, 28}
+# WordNet's lexicographer files: 10 noun.communication, 14 noun.group, 17 noun.object, 18 noun.person, 24 noun.relation, 28 noun.time
+NON_TOPIC_FILES = {10, 14, 17, 18, 24, 28}
 NON_TOPICS = "non_topics.txt"
 
 
@@ -83,8 +83,9 @@ def relatives(folder: Path) -> dict[str, list[str]]:
 
 
 def non_topics(folder: Path) -> list[str]:
-    """Single-word nouns whose most frequent sense is a person, group, time, relation or natural object
-    ("folks", "nurse", "nighttime", "leftover"): a question names these, but they are not what it asks."""
+    """Single-word nouns whose most frequent sense is a person, group, time, relation, natural object or
+    piece of communication ("folks", "nurse", "nighttime", "leftover", "tune", "version"): a question
+    names these, but they are not what it asks."""
     files = {}
     for line in (folder / "data.noun").read_text(encoding="latin-1").splitlines():
         if not line.startswith("  ") and line.strip():

@@ -64,8 +64,9 @@ def _non_topics() -> frozenset[str]:
 
 
 def is_non_topic(noun: str) -> bool:
-    """Whether a noun's most frequent sense is a person, group, time, relation or natural object
-    ("folks", "nurse", "nighttime", "leftover"): named in questions, never what the store lacks."""
+    """Whether a noun's most frequent sense is a person, group, time, relation, natural object or piece
+    of communication ("folks", "nurse", "nighttime", "leftover", "tune", "version"): named in questions,
+    never what the store lacks."""
     return noun in _non_topics()
 
 
