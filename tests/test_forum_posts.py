@@ -60,6 +60,24 @@ def test_a_thin_question_keeps_the_sentence_it_leans_on() -> None:
     assert reduced.query == "She has high blood pressure. Is that a problem?"
 
 
+def test_a_question_that_points_back_keeps_the_sentence_it_points_to() -> None:
+    post = (
+        "I used a lot of K at parties years ago and I'm clean now. Lately I've been running to the toilet "
+        "constantly. I read that people who used it recreationally end up with bladder problems. "
+        "Is that a real thing, and could it be from my old use?"
+    )
+    assert focus(post).query == (
+        "I read that people who used it recreationally end up with bladder problems. "
+        "Is that a real thing, and could it be from my old use?"
+    )
+    # A question that names its own subject stands alone, pointer or not.
+    named = (
+        "My clinic is two hours away and I have had six infusions there so far this spring. "
+        "Is that the usual number of infusions for treatment-resistant depression?"
+    )
+    assert focus(named).query == "Is that the usual number of infusions for treatment-resistant depression?"
+
+
 def test_any_length_is_bounded_work() -> None:
     post = "My story goes on. " * 20_000 + "Does ketamine help with suicidal thoughts?"
     reduced = focus(post)

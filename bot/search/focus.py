@@ -3,7 +3,8 @@
 A forum post tells a story around its question ("My mum is 72 … She has high blood pressure. Is that
 a problem?"). Searching the whole text lets the story outvote the question, and cutting it at a
 word limit drops questions that come last. So a long text is split into sentences; the questions
-are kept whole, a question too thin to stand alone ("Is that a problem?") keeps the sentence before
+are kept whole, a question too thin to stand alone ("Is that a problem?") or pointing back ("Is that a
+real thing?") keeps the sentence before
 it, and the rest becomes low-weight context. Words written as names (capitalised mid-sentence:
 "Robert Anton Wilson") are collected so typo correction leaves them alone.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.search.spelling import english_rarity
 from bot.search.text import STOPWORDS, tokenize
 
 SCAN_CHARS = 3000  # read at most this much from each end of a long text
@@ -23,6 +25,11 @@ FOCUS_WORDS = 45  # at most this many words of questions (and the sentence each 
 CONTEXT_WORDS = 60
 MAX_QUESTIONS = 3
 THIN_QUESTION = 3  # a question with fewer content words than this leans on the sentence before it
+# ... and so does one that points back ("Is that a real thing?", "would those help?") with fewer than
+# `POINTING_TOPICS` words rare enough in English to name its subject ("ketamine", "approved"; not "real")
+POINTERS = frozenset({"that", "this", "those", "these", "that's", "thats"})
+POINTING_TOPICS = 2
+TOPIC_RARITY = 5.0
 
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
 _ASKS = re.compile(
@@ -63,6 +70,18 @@ def content_words(text: str) -> list[str]:
     return [w for w in tokenize(text) if w not in STOPWORDS]
 
 
+def leans_back(question: str) -> bool:
+    """Whether a question needs the sentence before it: too few words of its own ("Is that normal?"),
+    or it points back to what came before and names little itself ("Is that a real thing, and could
+    it be from my old use?")."""
+    words = content_words(question)
+    if len(words) < THIN_QUESTION:
+        return True
+    if not POINTERS.intersection(tokenize(question)):
+        return False
+    return sum(english_rarity(w) >= TOPIC_RARITY for w in words) < POINTING_TOPICS
+
+
 def abbreviations_in(text: str) -> frozenset[str]:
     """Words written in capitals ("OCD", "PTSD", "SSRIs"): abbreviations, which name topics."""
     return frozenset(m.lower() for m in _ABBREVIATION.findall(text))
@@ -93,7 +112,7 @@ def focus(text: str) -> Focus:
     asked = asked[-MAX_QUESTIONS:]  # in a long post the last questions are the ones it ends on
     keep: list[int] = []
     for i in asked:
-        if len(content_words(parts[i])) < THIN_QUESTION and i > 0:
+        if i > 0 and leans_back(parts[i]):
             keep.append(i - 1)
         keep.append(i)
     keep = sorted(set(keep))
