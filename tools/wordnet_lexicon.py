@@ -30,7 +30,8 @@ WORDS_PER_RELATION = 3
 # ("festival" → time period, "house" → building): "shuteye" → sleep stays, with its few kinds.
 BROADER = {"~", "&"}  # hyponym, similar (seen from the broader synset)
 MAX_NARROWER = 10
-# WordNet's lexicographer files: 10 noun.communication, 14 noun.group, 17 noun.object, 18 noun.person, 24 noun.relation, 28 noun.time
+# WordNet's lexicographer files: 10 noun.communication, 14 noun.group, 17 noun.object, 18 noun.person,
+# 24 noun.relation, 28 noun.time
 NON_TOPIC_FILES = {10, 14, 17, 18, 24, 28}
 NON_TOPICS = "non_topics.txt"
 

@@ -4,8 +4,8 @@ A forum post tells a story around its question ("My mum is 72 … She has high b
 a problem?"). Searching the whole text lets the story outvote the question, and cutting it at a
 word limit drops questions that come last. So a long text is split into sentences; the questions
 are kept whole, a question too thin to stand alone ("Is that a problem?") or pointing back ("Is that a
-real thing?") keeps the sentence before it, and the rest becomes low-weight context. Words written as names (capitalised mid-sentence:
-"Robert Anton Wilson") are collected so typo correction leaves them alone.
+real thing?") keeps the sentence before it, and the rest becomes low-weight context. Words written as
+names (capitalised mid-sentence: "Robert Anton Wilson") are collected so typo correction leaves them alone.
 
 Work is bounded for any length: only the first and last `SCAN_CHARS` characters are read.
 """
