@@ -103,7 +103,10 @@ class Searcher:
         }
         # Inflections of a phrase find it too ("wearing off", "eating disorders"); short keys such as
         # abbreviations ("act", "pet", "iv") match only as typed.
-        self._stemmed_phrases = {phrase_key(k): k for k in self._phrases if len(k) > SHORT_KEY or " " in k}
+        # A stem that is a stopword stays as typed ("oneness" stems to "on").
+        self._stemmed_phrases = {
+            phrase_key(k): k for k in self._phrases if (len(k) > SHORT_KEY or " " in k) and phrase_key(k) not in STOPWORDS
+        }
         self._max_phrase = max((len(tokenize(k)) for k in self._phrases), default=1)
         self.words = Vocabulary(store.vocabulary, store.aliases)
         self._concepts = {phrase_key(name.lower()): span for name, span in store.concept_ranges.items()}
@@ -318,8 +321,8 @@ class Searcher:
 
         A name counts when consecutive query words spell it ("psilocybin for depression" names the
         concept "psilocybin depression" when the store has one, else "psilocybin"), or when a word's
-        alias or spelling correction does ("k", "shrooms", "ketmaine"). Stopwords are not in groups,
-        so they never break a name.
+        alias or spelling correction does ("k", "shrooms", "ketmaine"), or a word of an alias phrase
+        does ("ketamine bladder"). Stopwords are not in groups, so they never break a name.
         """
         words = [g for g in groups if g.kind != "intent"]
         out: list[RowidRange] = []
@@ -331,7 +334,8 @@ class Searcher:
                 if span:
                     break
             if span is None:
-                span = next((self._concepts[k] for k in map(phrase_key, words[i].terms) if k in self._concepts), None)
+                names = [*words[i].terms, *words[i].typed.split()]
+                span = next((self._concepts[k] for k in map(phrase_key, names) if k in self._concepts), None)
                 size = 1
             if span and span not in out:
                 out.append(span)

@@ -30,8 +30,10 @@ class Vocabulary:
 
         Only typo-sized edits count (one edit, or two in words of eight letters or more, a swap of
         neighbours being one edit), so real words the store lacks ("hooked") are not bent into
-        unrelated ones ("hood").
+        unrelated ones ("hood"). A word the store (or the alias table) already has is not misspelt.
         """
+        if word in self.vocabulary:
+            return None
         allowed = 1 if len(word) < 8 else 2
         choices = [w for n in range(len(word) - allowed, len(word) + allowed + 1) for w in self.by_length.get(n, ())]
         choices += [a for a in self.aliases if abs(len(a) - len(word)) <= allowed and " " not in a]
