@@ -152,6 +152,11 @@ async def test_a_phrasal_verb_is_not_reported_as_a_missing_topic(searcher: Searc
     assert result.hits[0].fact.text.startswith("Framing ketamine experiences as meaningful")
 
 
+async def test_a_six_letter_drug_name_no_lexicon_knows_is_a_missing_topic(searcher: Searcher) -> None:
+    result = await searcher.search("do they give zofran before a ket infusion?", limit=5)
+    assert (result.answered, result.not_covered) == (False, ["zofran"])
+
+
 async def test_a_word_for_a_message_is_not_a_missing_topic(searcher: Searcher) -> None:
     # "tunes" (WordNet: a piece of communication) is how the question says music, not a topic the store lacks.
     result = await searcher.search("will having tunes playing change what I see in my head?", limit=5)
