@@ -157,6 +157,20 @@ async def test_a_six_letter_drug_name_no_lexicon_knows_is_a_missing_topic(search
     assert (result.answered, result.not_covered) == (False, ["zofran"])
 
 
+@pytest.mark.parametrize("query", ["can I drive after ketamine", "how soon after an infusion can I drive?"])
+async def test_driving_is_a_topic_the_store_lacks_however_common_the_word(searcher: Searcher, query: str) -> None:
+    result = await searcher.search(query, limit=5)
+    assert (result.answered, result.not_covered) == (False, ["drive"])
+
+
+async def test_a_short_lay_question_held_by_the_best_fact_needs_no_shared_meaning(searcher: Searcher) -> None:
+    # MiniLM does not know "waterworks"; the alias does, and "mess up" is a verb, not an idea to hold.
+    result = await searcher.search("does it mess up your waterworks", limit=5)
+    assert result.answered and result.hits[0].fact.text.startswith("Ketamine abuse has been linked to serious urinary")
+    # A word the store lacks is an idea the best fact does not hold, common or not.
+    assert not (await searcher.search("will it make my hair fall out?", limit=5)).answered
+
+
 async def test_a_word_for_a_message_is_not_a_missing_topic(searcher: Searcher) -> None:
     # "tunes" (WordNet: a piece of communication) is how the question says music, not a topic the store lacks.
     result = await searcher.search("will having tunes playing change what I see in my head?", limit=5)

@@ -105,7 +105,9 @@ class Searcher:
         # abbreviations ("act", "pet", "iv") match only as typed.
         # A stem that is a stopword stays as typed ("oneness" stems to "on").
         self._stemmed_phrases = {
-            phrase_key(k): k for k in self._phrases if (len(k) > SHORT_KEY or " " in k) and phrase_key(k) not in STOPWORDS
+            phrase_key(k): k
+            for k in self._phrases
+            if (len(k) > SHORT_KEY or " " in k) and phrase_key(k) not in STOPWORDS
         }
         self._max_phrase = max((len(tokenize(k)) for k in self._phrases), default=1)
         self.words = Vocabulary(store.vocabulary, store.aliases)

@@ -17,7 +17,7 @@ from typing import Protocol
 from bot.facts.models import FactRecord
 from bot.search.lexicon import is_non_topic
 from bot.search.ranking import Group
-from bot.search.spelling import english_rarity, is_english, noun_lemmas, parts_of_speech
+from bot.search.spelling import english_rarity, is_english, lemmas, noun_lemmas, parts_of_speech
 from bot.search.text import STOPWORDS, stems_of
 
 
@@ -45,23 +45,27 @@ TECHNICAL_LETTERS = 6  # a word no lexicon knows names a topic when it is this l
 TECHNICAL_RARITY = 6.0  # ... and rare or absent in English (short unknowns are chat words and typos)
 MIN_SCORE = 0.75
 MIN_SIMILARITY = 0.15
-# A question of one or two ideas that the best fact contains in full, in its words or through aliases,
-# needs no shared meaning: the model does not know brand names and abbreviations ("spravato", "SWS").
+# A question of one or two ideas (verbs aside) that the best fact holds each of, in its words or through
+# aliases, needs no shared meaning: the model does not know brand names, abbreviations and much lay
+# vocabulary ("spravato", "SWS", "waterworks").
 SHORT_QUESTION_IDEAS = 2
-FULL_COVERAGE = 0.85
 MAX_ABBREVIATION = 6  # the longest abbreviation `spelled_out` looks for in initials
 # "mess up", "mess u up", "passing away": the particle, after at most one object, makes the word a verb
 PARTICLES = frozenset({"up", "away", "out", "off", "down", "over", "back"})
 OBJECTS = frozenset({"me", "you", "u", "him", "her", "it", "us", "them", "people", "someone", "everyone"})
+# What people ask about doing after a session, in the everyday words of harm reduction: each names a
+# topic of its own however common the word ("can I drive after an infusion?"), and a store that never
+# mentions it does not answer the question.
+ACTIVITIES = frozenset({"drive", "fly", "swim", "sex", "exercise", "workout", "gym", "bike"})
 
 
 def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
     """An idea the store never mentions, named by a word that carries a topic.
 
     Topics are named by nouns ("pregnancy", "coffee", "dementia"), abbreviations written in capitals
-    ("OCD") or defined by the alias table in any case ("ptsd"), and long technical words no English word
-    list has ("naltrexone"); the adjectives, verbs and adverbs of a story or a paraphrase ("anxious",
-    "finishing", "roughly") are not topics.
+    ("OCD") or defined by the alias table in any case ("ptsd"), everyday activities ("drive"), and
+    technical words no English word list has ("naltrexone"); the adjectives, verbs and adverbs of a
+    story or a paraphrase ("anxious", "finishing", "roughly") are not topics.
     """
     if group.kind not in ("word", "alias", "corrected") or group.own_docs != 0:
         return False
@@ -91,7 +95,7 @@ def phrasal_verbs(words: Sequence[str]) -> frozenset[str]:
 
 
 def _names_a_topic(word: str, abbreviations: frozenset[str]) -> bool:
-    if word in abbreviations:
+    if word in abbreviations or not ACTIVITIES.isdisjoint(lemmas(word)):
         return True
     readings = parts_of_speech(word)
     if readings:
@@ -153,7 +157,10 @@ def judge(
     # defined term: "OCD" is a named condition, and facts about depression are near it, not about it.
     named_missing = {g.typed for g in keys if is_defined_term(g)} | abbreviations
     strong = best.similarity >= STRONG_SIMILARITY and not any(w in named_missing for w in not_covered)
-    named = best.coverage >= FULL_COVERAGE and len([g for g in groups if g.kind != "intent"]) <= SHORT_QUESTION_IDEAS
+    # The ideas of a short question, leaving out the verbs a particle makes ("does it mess up your
+    # waterworks"): the best fact must hold each of them, through its words or an alias.
+    ideas = [g for g in groups if g.kind != "intent" and g.typed not in verbs]
+    named = len(ideas) <= SHORT_QUESTION_IDEAS and all(covered(g, fact_stems[:1], joined[:1]) for g in ideas)
     meant = best.similarity >= MIN_SIMILARITY or named
     answered = best.score >= MIN_SCORE and meant and (not not_covered or strong)
     return answered, not_covered
