@@ -11,7 +11,7 @@ from bot.search.dense import Semantic
 from bot.search.scoring import keep_nearest
 from bot.search.searcher import Searcher
 from bot.search.text import normalize, tokenize
-from bot.search.verdict import phrasal_verbs
+from bot.search.verdict import phrasal_verbs, same_root
 from tests.conftest import ROOT
 
 DEVSET = tomllib.loads((ROOT / "tests" / "devset.toml").read_text(encoding="utf-8"))["query"]
@@ -169,6 +169,13 @@ async def test_a_short_lay_question_held_by_the_best_fact_needs_no_shared_meanin
     assert result.answered and result.hits[0].fact.text.startswith("Ketamine abuse has been linked to serious urinary")
     # A word the store lacks is an idea the best fact does not hold, common or not.
     assert not (await searcher.search("will it make my hair fall out?", limit=5)).answered
+
+
+def test_another_form_of_a_word_shares_most_of_it_from_the_start() -> None:
+    assert same_root("inhibitors", {"inhibition", "gsk"})
+    assert same_root("recreationally", {"recreational"})
+    assert not same_root("pharmacodynamic", {"pharmacological"})  # a shared prefix, another word
+    assert not same_root("psychotomimetic", {"psychotherapy"})
 
 
 async def test_a_word_for_a_message_is_not_a_missing_topic(searcher: Searcher) -> None:

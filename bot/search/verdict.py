@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+from itertools import takewhile
 from typing import Protocol
 
 from bot.facts.models import FactRecord
@@ -49,6 +51,8 @@ MIN_SIMILARITY = 0.15
 # aliases, needs no shared meaning: the model does not know brand names, abbreviations and much lay
 # vocabulary ("spravato", "SWS", "waterworks").
 SHORT_QUESTION_IDEAS = 2
+ROOT_LETTERS = 7  # a missing word of this many letters or more is present in another form ...
+ROOT_SHARE = 0.6  # ... when a top fact's word shares this much of the shorter of the two from the start
 MAX_ABBREVIATION = 6  # the longest abbreviation `spelled_out` looks for in initials
 # "mess up", "mess u up", "passing away": the particle, after at most one object, makes the word a verb
 PARTICLES = frozenset({"up", "away", "out", "off", "down", "over", "back"})
@@ -121,7 +125,23 @@ def spelled_out(abbreviation: str, texts: Sequence[str]) -> bool:
     return False
 
 
-def covered(group: Group, fact_stems: Sequence[set[str]], joined: Sequence[str]) -> bool:
+def same_root(word: str, words: AbstractSet[str]) -> bool:
+    """Whether `words` hold another form of `word` that its stem misses, sharing most of it from the start
+    ("inhibitors": inhibition, "recreationally": recreational); "pharmacodynamic" and "pharmacological"
+    share only a prefix."""
+    for other in words:
+        shared = sum(1 for _ in takewhile(lambda pair: pair[0] == pair[1], zip(word, other, strict=False)))
+        if shared >= max(ROOT_LETTERS, ROOT_SHARE * min(len(word), len(other))):
+            return True
+    return False
+
+
+def covered(
+    group: Group, fact_stems: Sequence[set[str]], joined: Sequence[str], words: AbstractSet[str] = frozenset()
+) -> bool:
+    typed = group.typed
+    if " " not in typed and len(typed) >= ROOT_LETTERS and same_root(typed, words):
+        return True
     for seq in group.stem_sequences(own=True):
         if len(seq) == 1 and any(seq[0] in stems for stems in fact_stems):
             return True
@@ -143,11 +163,13 @@ def judge(
     joined = [" " + " ".join(s) + " " for s in stems]
     keys = [g for g in groups if g.typed not in verbs and is_key(g, abbreviations)]
     texts = [h.fact.text for h in top]
+    words = {w for text in texts for w in re.findall(r"[a-z]+", text.lower())}
     not_covered = list(
         dict.fromkeys(
             g.typed
             for g in keys
-            if not covered(g, fact_stems, joined) and not (g.typed in abbreviations and spelled_out(g.typed, texts))
+            if not covered(g, fact_stems, joined, words)
+            and not (g.typed in abbreviations and spelled_out(g.typed, texts))
         )
     )
     if not top:
