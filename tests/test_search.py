@@ -185,6 +185,13 @@ async def test_a_word_for_a_message_is_not_a_missing_topic(searcher: Searcher) -
     assert result.hits[0].fact.text.startswith("Music can significantly influence the content of ketamine experiences")
 
 
+async def test_a_word_a_particle_makes_a_verb_brings_no_relatives_into_the_ranking(searcher: Searcher) -> None:
+    # "wound" in "wound up" is no injury: WordNet's relatives of the word ("influence") pulled facts on
+    # what influences the experience above the one on hallucinations.
+    result = await searcher.search("will it get me all wound up and make me see things that aren't there", limit=5)
+    assert result.hits[0].fact.text.startswith("Ketamine induces a dissociative state, which may lead to side effects")
+
+
 def test_the_fact_nearest_in_meaning_always_makes_the_first_five() -> None:
     scored = {r: (10.0 - r, 0.5, 0.1) for r in range(1, 9)}
     best = sorted(scored.items(), key=lambda kv: -kv[1][0])[:6]

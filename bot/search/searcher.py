@@ -35,6 +35,7 @@ MAX_QUERY_WORDS = 48
 # A pasted post is read up to this many characters before it is reduced to its question.
 LONG_TEXT_CHARS = 2 * SCAN_CHARS + 1
 CONTEXT_WEIGHT = 0.3
+PHRASAL_VERB_WEIGHT = 0.3  # "wound" in "get way too wound up": the phrase, not the word, says what is asked
 SEMANTIC_CANDIDATES = 40
 SEMANTIC_WEIGHT = 1.5
 SEMANTIC_WEIGHT_UNCOVERED = 6.0
@@ -208,6 +209,13 @@ class Searcher:
         """
         focused = focus(normalize(head_and_tail(query), limit=LONG_TEXT_CHARS))
         groups, result = self.analyse(focused.query, focused.names)
+        typed = tokenize(result.query)
+        verbs = phrasal_verbs(typed)
+        for group in groups:
+            if group.kind == "word" and group.typed in verbs:
+                # "wound up", "mess up": the phrase's meaning, not the word's ("wound" → injury, influence)
+                group.terms, group.related = group.terms[: len(group.terms) - group.related], 0
+                group.weight *= PHRASAL_VERB_WEIGHT
         if focused.reduced:
             result.focus = result.query
         context = self.context_groups(focused.context, focused.names)
@@ -221,7 +229,6 @@ class Searcher:
             group.own_docs = min(total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in own))
         found = [g for g in every if g.docs > 0]
         result.unknown = [g.typed for g in groups if g.docs == 0 and g.kind != "intent"]
-        typed = tokenize(result.query)
         wanted = semantic and bool(typed)
         sims = await self.dense.query(result.query, SEMANTIC_CANDIDATES) if wanted else None
         if not any(g.kind not in SOFT_KINDS for g in found) and sims is None:
@@ -244,7 +251,6 @@ class Searcher:
             for rowid, (score, coverage, similarity) in best
             if rowid in facts
         ]
-        verbs = phrasal_verbs(typed)
         result.answered, result.not_covered = judge(result.hits, groups, focused.abbreviations, verbs)
         if not result.hits:
             result.suggestions = self.suggest([g.typed for g in groups])
