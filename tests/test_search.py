@@ -144,6 +144,8 @@ def test_a_particle_makes_a_word_a_verb_not_a_topic() -> None:
     assert phrasal_verbs(["passing", "away", "pregnancy", "up"]) == frozenset({"passing"})  # no verb reading
     assert phrasal_verbs(["does", "booze", "mess", "u", "up", "worse"]) == frozenset({"mess"})
     assert phrasal_verbs(["mess", "bladder", "up"]) == frozenset()  # a noun between: not one verb
+    assert phrasal_verbs(["does", "it", "mess", "with", "your", "waterworks"]) == frozenset({"mess"})
+    assert phrasal_verbs(["have", "sex", "with", "my", "partner"]) == frozenset()  # an activity stays a topic
 
 
 async def test_a_phrasal_verb_is_not_reported_as_a_missing_topic(searcher: Searcher) -> None:

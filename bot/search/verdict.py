@@ -54,8 +54,9 @@ SHORT_QUESTION_IDEAS = 2
 ROOT_LETTERS = 7  # a missing word of this many letters or more is present in another form ...
 ROOT_SHARE = 0.6  # ... when a top fact's word shares this much of the shorter of the two from the start
 MAX_ABBREVIATION = 6  # the longest abbreviation `spelled_out` looks for in initials
-# "mess up", "mess u up", "passing away": the particle, after at most one object, makes the word a verb
-PARTICLES = frozenset({"up", "away", "out", "off", "down", "over", "back"})
+# "mess up", "mess u up", "mess with", "passing away": the particle, after at most one object, makes the
+# word a verb
+PARTICLES = frozenset({"up", "away", "out", "off", "down", "over", "back", "with"})
 OBJECTS = frozenset({"me", "you", "u", "him", "her", "it", "us", "them", "people", "someone", "everyone"})
 # What people ask about doing after a session, in the everyday words of harm reduction: each names a
 # topic of its own however common the word ("can I drive after an infusion?"), and a store that never
@@ -93,13 +94,19 @@ def phrasal_verbs(words: Sequence[str]) -> frozenset[str]:
         rest = words[i + 1 : i + 3]
         if rest and rest[0] in OBJECTS:
             rest = rest[1:]
-        if rest and rest[0] in PARTICLES and "VERB" in parts_of_speech(word):
+        if rest and rest[0] in PARTICLES and "VERB" in parts_of_speech(word) and not is_activity(word):
             found.add(word)
     return frozenset(found)
 
 
+def is_activity(word: str) -> bool:
+    """An everyday activity people ask about doing after a session ("driving", "sex"): a topic, never
+    a verb of the story, whatever follows it ("sex with my partner", "drive off")."""
+    return not ACTIVITIES.isdisjoint(lemmas(word))
+
+
 def _names_a_topic(word: str, abbreviations: frozenset[str]) -> bool:
-    if word in abbreviations or not ACTIVITIES.isdisjoint(lemmas(word)):
+    if word in abbreviations or is_activity(word):
         return True
     readings = parts_of_speech(word)
     if readings:
