@@ -180,6 +180,11 @@ def test_another_form_of_a_word_shares_most_of_it_from_the_start() -> None:
     assert not same_root("psychotomimetic", {"psychotherapy"})
 
 
+async def test_chat_shorthand_is_no_idea_of_the_question(searcher: Searcher) -> None:
+    groups, _ = searcher.analyse("wut is HNK n does it work w/o the dissociation, ngl w/ booze")
+    assert [g.typed for g in groups] == ["hnk", "does it work", "dissociation", "booze"]
+
+
 async def test_a_word_for_a_message_is_not_a_missing_topic(searcher: Searcher) -> None:
     # "tunes" (WordNet: a piece of communication) is how the question says music, not a topic the store lacks.
     result = await searcher.search("will having tunes playing change what I see in my head?", limit=5)
