@@ -180,6 +180,20 @@ def test_another_form_of_a_word_shares_most_of_it_from_the_start() -> None:
     assert not same_root("psychotomimetic", {"psychotherapy"})
 
 
+def test_words_joined_by_a_slash_are_words_but_units_stay_whole() -> None:
+    assert tokenize("xanax/klonopin at 0.5 mg/kg w/o booze, 2/4/6 wks") == [
+        "xanax",
+        "klonopin",
+        "at",
+        "0.5",
+        "mg/kg",
+        "w/o",
+        "booze",
+        "2/4/6",
+        "wks",
+    ]
+
+
 async def test_chat_shorthand_is_no_idea_of_the_question(searcher: Searcher) -> None:
     groups, _ = searcher.analyse("wut is HNK n does it work w/o the dissociation, ngl w/ booze")
     assert [g.typed for g in groups] == ["hnk", "does it work", "dissociation", "booze"]

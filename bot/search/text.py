@@ -14,6 +14,7 @@ import snowballstemmer
 MAX_QUERY_CHARS = 300
 
 _WORD = re.compile(r"[a-z0-9]+(?:(?:[-'’.,/][a-z0-9]+)(?<![.,]\d{4}))*")
+SLASHED_WORD = 3  # "xanax/klonopin" is two words; "mg/kg" and "w/o" are one
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
 STOPWORDS = frozenset(
     [
@@ -228,6 +229,7 @@ STOPWORDS = frozenset(
         "w",
         "w/",
         "w/o",
+        "and/or",
         "n",
         "wut",
         "wat",
@@ -268,8 +270,16 @@ def normalize(text: str, limit: int = MAX_QUERY_CHARS) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case words; keeps `k-hole`, `0.5`, `2r,6r-hnk` whole (trailing punctuation dropped)."""
-    return _WORD.findall(text.lower().replace("’", "'"))
+    """Lower-case words; keeps `k-hole`, `0.5`, `2r,6r-hnk`, `mg/kg`, `w/o` whole (trailing punctuation
+    dropped), but words joined by a slash are words ("xanax/klonopin")."""
+    out: list[str] = []
+    for token in _WORD.findall(text.lower().replace("’", "'")):
+        parts = token.split("/")
+        if len(parts) > 1 and all(len(p) >= SLASHED_WORD and p.isalpha() for p in parts):
+            out.extend(parts)
+        else:
+            out.append(token)
+    return out
 
 
 def fts_tokens(term: str) -> list[str]:
