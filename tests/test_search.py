@@ -194,6 +194,12 @@ def test_words_joined_by_a_slash_are_words_but_units_stay_whole() -> None:
     ]
 
 
+async def test_a_phrasal_verb_alias_matches_with_its_object_inside(searcher: Searcher) -> None:
+    groups, _ = searcher.analyse("was this first used for putting people under before surgery?")
+    put_under = next(g for g in groups if g.kind == "alias")
+    assert put_under.typed == "putting people under" and "anesthesia" in put_under.terms
+
+
 async def test_chat_shorthand_is_no_idea_of_the_question(searcher: Searcher) -> None:
     groups, _ = searcher.analyse("wut is HNK n does it work w/o the dissociation, ngl w/ booze")
     assert [g.typed for g in groups] == ["hnk", "does it work", "dissociation", "booze"]

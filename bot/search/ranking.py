@@ -67,6 +67,17 @@ class Group:
         ]
 
 
+PHRASAL_VERB_WEIGHT = 0.3  # "wound" in "get way too wound up": the phrase, not the word, says what is asked
+
+
+def quiet_verbs(groups: Sequence[Group], verbs: frozenset[str]) -> None:
+    """Words a particle makes verbs ("wound up", "mess up") keep their own meaning only: no WordNet
+    relatives ("wound" → injury, influence) and a fraction of a word's weight."""
+    for group in groups:
+        if group.kind == "word" and group.typed in verbs:
+            group.terms, group.related = group.terms[: len(group.terms) - group.related], 0
+            group.weight *= PHRASAL_VERB_WEIGHT
+
 
 def idf(docs: int, total: int) -> float:
     return math.log(1 + (total - docs + 0.5) / (docs + 0.5))

@@ -24,18 +24,18 @@ from bot.facts.store import FactStore, RowidRange
 from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.lexicon import relatives_used
-from bot.search.ranking import Group, Plan, match, pool_bm25
+from bot.search.ranking import Group, Plan, match, pool_bm25, quiet_verbs
 from bot.search.scoring import NEAREST_BELOW_COVERAGE, keep_nearest, prior, tier_factor
 from bot.search.spelling import english_rarity, is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
-from bot.search.verdict import judge, phrasal_verbs
+from bot.search.verdict import OBJECTS, judge, phrasal_verbs
 from bot.search.vocabulary import Vocabulary
 
 MAX_QUERY_WORDS = 48
 # A pasted post is read up to this many characters before it is reduced to its question.
 LONG_TEXT_CHARS = 2 * SCAN_CHARS + 1
 CONTEXT_WEIGHT = 0.3
-PHRASAL_VERB_WEIGHT = 0.3  # "wound" in "get way too wound up": the phrase, not the word, says what is asked
+SEPARATED = 3  # "put people under": an alias of two words with an object between them
 SEMANTIC_CANDIDATES = 40
 SEMANTIC_WEIGHT = 1.5
 SEMANTIC_WEIGHT_UNCOVERED = 6.0
@@ -63,6 +63,7 @@ KNOWN_RELATED_CREDIT = 0.3  # ... of a word it does use ("mood" → temper): a h
 # Common words ("real", "baby", "hard": -log10 English share below this) get no relatives: they have
 # many senses, and the sentence-embedding model knows them anyway.
 RELATED_RARITY = 4.0
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -130,7 +131,11 @@ class Searcher:
             matched = False
             for size in range(min(self._max_phrase, len(words) - i), 0, -1):
                 typed = " ".join(words[i : i + size])
-                phrase = typed if typed in self._phrases else self._stemmed_phrases.get(phrase_key(typed), "")
+                phrase = self._phrase(typed)
+                if not phrase and size == SEPARATED and words[i + 1] in OBJECTS:
+                    # "putting people under", "turn me away": a phrasal verb with its object inside
+                    phrase = self._phrase(f"{words[i]} {words[i + 2]}")
+                    phrase = phrase if self._phrases.get(phrase, ("",))[0] == "alias" else ""
                 if phrase:
                     kind, terms = self._phrases[phrase]
                     if kind == "intent" and all(w in STOPWORDS for w in phrase.split()):
@@ -178,6 +183,10 @@ class Searcher:
             groups.append(Group(word, [correction, *alias_terms], 1.0, "corrected"))
         return groups, result
 
+    def _phrase(self, typed: str) -> str:
+        """The alias or intent key `typed` is, as written or in another inflection ("" if none)."""
+        return typed if typed in self._phrases else self._stemmed_phrases.get(phrase_key(typed), "")
+
     def word_group(self, word: str, before: str | None, names: frozenset[str] = frozenset()) -> Group:
         """A typed word's idea, with up to `RELATIVES` of its WordNet relatives that the store uses
         (of the word, or of the two-word phrase it ends: "street drugs" → drug of abuse). A word the
@@ -211,11 +220,7 @@ class Searcher:
         groups, result = self.analyse(focused.query, focused.names)
         typed = tokenize(result.query)
         verbs = phrasal_verbs(typed)
-        for group in groups:
-            if group.kind == "word" and group.typed in verbs:
-                # "wound up", "mess up": the phrase's meaning, not the word's ("wound" → injury, influence)
-                group.terms, group.related = group.terms[: len(group.terms) - group.related], 0
-                group.weight *= PHRASAL_VERB_WEIGHT
+        quiet_verbs(groups, verbs)
         if focused.reduced:
             result.focus = result.query
         context = self.context_groups(focused.context, focused.names)
@@ -393,4 +398,3 @@ class Searcher:
             rarest = min(required, key=lambda g: g.docs).expression() or ""
             rowids = await self.store.unranked_candidates(rarest, LARGE_CANDIDATES * 2, within)
         return [(rowid, 0.0) for rowid in rowids]
-
