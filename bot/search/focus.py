@@ -73,10 +73,11 @@ def leans_back(question: str) -> bool:
     """Whether a question needs the sentence before it: too few words of its own ("Is that normal?"),
     or it points back to what came before and names little itself ("Is that a real thing, and could
     it be from my old use?")."""
-    words = content_words(question)
+    tokens = tokenize(question)
+    words = [w for w in tokens if w not in STOPWORDS]
     if len(words) < THIN_QUESTION:
         return True
-    if not POINTERS.intersection(tokenize(question)):
+    if POINTERS.isdisjoint(tokens):
         return False
     return sum(english_rarity(w) >= TOPIC_RARITY for w in words) < POINTING_TOPICS
 

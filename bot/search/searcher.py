@@ -106,11 +106,8 @@ class Searcher:
         # Inflections of a phrase find it too ("wearing off", "eating disorders"); short keys such as
         # abbreviations ("act", "pet", "iv") match only as typed.
         # A stem that is a stopword stays as typed ("oneness" stems to "on").
-        self._stemmed_phrases = {
-            phrase_key(k): k
-            for k in self._phrases
-            if (len(k) > SHORT_KEY or " " in k) and phrase_key(k) not in STOPWORDS
-        }
+        stemmed = ((phrase_key(k), k) for k in self._phrases if len(k) > SHORT_KEY or " " in k)
+        self._stemmed_phrases = {key: k for key, k in stemmed if key not in STOPWORDS}
         self._max_phrase = max((len(tokenize(k)) for k in self._phrases), default=1)
         self.words = Vocabulary(store.vocabulary, store.aliases)
         self._concepts = {phrase_key(name.lower()): span for name, span in store.concept_ranges.items()}
@@ -135,7 +132,8 @@ class Searcher:
                 if not phrase and size == SEPARATED and words[i + 1] in OBJECTS:
                     # "putting people under", "turn me away": a phrasal verb with its object inside
                     phrase = self._phrase(f"{words[i]} {words[i + 2]}")
-                    phrase = phrase if self._phrases.get(phrase, ("",))[0] == "alias" else ""
+                    if phrase and self._phrases[phrase][0] != "alias":
+                        phrase = ""
                 if phrase:
                     kind, terms = self._phrases[phrase]
                     if kind == "intent" and all(w in STOPWORDS for w in phrase.split()):

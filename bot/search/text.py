@@ -242,8 +242,7 @@ STOPWORDS = frozenset(
         "tbh",
         "ngl",
         "idk",
-        "w",
-        "w/",
+        "w",  # "w/": the tokenizer drops the trailing slash
         "w/o",
         "and/or",
         "n",
