@@ -286,3 +286,14 @@ async def test_full_width_and_control_characters_are_normalized(searcher: Search
     wide = await searcher.search("ｋｅｔａｍｉｎｅ ｍｕｓｉｃ", limit=3)
     narrow = await searcher.search("ketamine music", limit=3)
     assert [h.fact.id for h in wide.hits] == [h.fact.id for h in narrow.hits]
+
+
+async def test_an_everyday_word_is_an_abbreviation_only_in_capitals(searcher: Searcher) -> None:
+    # "ACT" is acceptance and commitment therapy, and only a fact that writes ACT counts for it, not
+    # one where ketamine "acts as" something; typed in lower case it is the verb.
+    result = await searcher.search("ACT with ketamine", limit=5)
+    assert result.hits[0].fact.text.startswith("The Montreal model for ketamine treatment does not mandate a specific")
+    assert result.expanded == {"act": ["acceptance and commitment therapy", "ACT"]}
+    assert max(h.coverage for h in result.hits[1:]) < 0.01  # "ketamine" only: "acts on", "act as" are not ACT
+    lower, _ = searcher.analyse("do people act strange after")
+    assert [g.kind for g in lower if g.typed == "act"] == ["word"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ class Group:
     related: int = 0  # how many trailing terms are WordNet relatives (`bot.search.lexicon`)...
     related_credit: float = EXPANSION_CREDIT  # ... and what a fact that has only one of them gets
     own_docs: int = 0  # facts with the idea in its own words or aliases, relatives not counted
+    # An abbreviation that is also an English word, typed in capitals ("ACT", "PET"): its own spelling
+    # counts only where a fact writes it in capitals too, not in "act as" or "pet owners".
+    cased: str | None = None
 
     def expression(self) -> str | None:
         phrases = list(dict.fromkeys(p for p in (fts_phrase(t) for t in self.terms) if p))
@@ -57,11 +61,17 @@ class Group:
             return 1.0
         return self.related_credit if position >= len(self.terms) - self.related else EXPANSION_CREDIT
 
-    def credited_sequences(self) -> list[tuple[tuple[str, ...], float, bool]]:
-        """(stems, credit, whether it is a WordNet relative) per term."""
+    def credited_sequences(self) -> list[tuple[tuple[str, ...], float, bool, str | None]]:
+        """(stems, credit, whether it is a WordNet relative, the capitals a fact must write) per term."""
         first_related = len(self.terms) - self.related
+        cased = self.cased
         return [
-            (tuple(stem(t) for t in fts_tokens(term)), self.credit(i), i >= first_related)
+            (
+                tuple(stem(t) for t in fts_tokens(term)),
+                self.credit(i),
+                i >= first_related,
+                cased if cased and term.upper() == cased else None,
+            )
             for i, term in enumerate(self.terms)
             if fts_tokens(term)
         ]
@@ -92,7 +102,7 @@ class Plan:
     itself, or for a phrase the stems joined with spaces around, to look for in the joined text.
     """
 
-    ideas: list[tuple[float, list[tuple[tuple[str, ...], float, str, bool]]]]
+    ideas: list[tuple[float, list[tuple[tuple[str, ...], float, str, bool, str | None]]]]
     possible: float
     pairs: list[str]
 
@@ -102,8 +112,8 @@ class Plan:
             (
                 g.weight * idf(g.docs, total) * specificity(g),
                 [
-                    (seq, credit, seq[0] if len(seq) == 1 else f" {' '.join(seq)} ", related)
-                    for seq, credit, related in g.credited_sequences()
+                    (seq, credit, seq[0] if len(seq) == 1 else f" {' '.join(seq)} ", related, cased)
+                    for seq, credit, related, cased in g.credited_sequences()
                 ],
             )
             for g in groups
@@ -123,6 +133,9 @@ def specificity(group: Group) -> float:
     if group.kind != "word" or " " in group.typed:
         return 1.0
     return min(1.0, max(SPECIFICITY_FLOOR, (english_rarity(group.typed) - 2.0) / 3.0))
+
+
+_CAPITALS = re.compile(r"\b[A-Z][A-Z0-9]+(?=s?\b)")
 
 
 class _Title(NamedTuple):
@@ -147,9 +160,11 @@ class Match(NamedTuple):
     own_coverage: float = 0.0  # the same, by the query's own words and aliases (no WordNet relatives)
 
 
-def match(text_stems: Sequence[str], title: str, plan: Plan, *, count: bool = False) -> Match:
-    """How a fact meets the query; with `count`, also the term frequencies BM25 needs (one pass)."""
+def match(text_stems: Sequence[str], title: str, plan: Plan, *, count: bool = False, text: str = "") -> Match:
+    """How a fact meets the query; with `count`, also the term frequencies BM25 needs (one pass).
+    `text` (the fact as written) is read only for abbreviations that must appear in capitals."""
     info: _Title | None = None
+    capitals: frozenset[str] | None = None
     stem_set = set(text_stems)
     joined = " " + " ".join(text_stems) + " "
     counts = Counter(text_stems) if count else None
@@ -157,12 +172,15 @@ def match(text_stems: Sequence[str], title: str, plan: Plan, *, count: bool = Fa
     freqs: list[float] = []
     for weight, sequences in plan.ideas:
         best = own = freq = 0.0
-        for seq, credit, needle, related in sequences:
+        for seq, credit, needle, related, cased in sequences:
             found = needle in stem_set if len(seq) == 1 else needle in joined
+            if found and cased:
+                capitals = capitals if capitals is not None else frozenset(_CAPITALS.findall(text))
+                found = cased in capitals
             if found:
                 best = max(best, credit)
                 own = own if related else max(own, credit)
-            elif best < 0.5 * credit:  # a title match is worth half, and only if nothing better was found
+            elif best < 0.5 * credit and not cased:  # a title match is worth half, if nothing better was found
                 info = info or _title(title)
                 if all(s in info.stems for s in seq):
                     best = 0.5 * credit

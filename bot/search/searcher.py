@@ -63,6 +63,9 @@ KNOWN_RELATED_CREDIT = 0.3  # ... of a word it does use ("mood" → temper): a h
 # Common words ("real", "baby", "hard": -log10 English share below this) get no relatives: they have
 # many senses, and the sentence-embedding model knows them anyway.
 RELATED_RARITY = 4.0
+# An abbreviation alias whose key is a word this common in English (−log10 share: "act" 4.0, "pet" 4.9)
+# is the abbreviation only when written in capitals; rarer keys ("gad", "meg") are read in any case.
+EVERYDAY_ABBREVIATION = 5.5
 
 
 @dataclass(frozen=True)
@@ -116,9 +119,12 @@ class Searcher:
 
     # --- query analysis -------------------------------------------------------------------------
 
-    def analyse(self, query: str, names: frozenset[str] = frozenset()) -> tuple[list[Group], SearchResult]:
+    def analyse(
+        self, query: str, names: frozenset[str] = frozenset(), capitals: frozenset[str] = frozenset()
+    ) -> tuple[list[Group], SearchResult]:
         """The query's ideas: aliases and intents matched as phrases, typos corrected (never English
-        words, the store's own words or `names`)."""
+        words, the store's own words or `names`). `capitals`: the words written in capitals, which
+        alone make an everyday word an abbreviation ("ACT", not "act")."""
         text = normalize(query)
         result = SearchResult(query=text)
         words = tokenize(text)[:MAX_QUERY_WORDS]
@@ -134,6 +140,9 @@ class Searcher:
                     phrase = self._phrase(f"{words[i]} {words[i + 2]}")
                     if phrase and self._phrases[phrase][0] != "alias":
                         phrase = ""
+                cased = self._cased(phrase) if phrase and size == 1 else None
+                if cased and phrase not in capitals:
+                    phrase = ""  # "act", "pet": the everyday word, not the abbreviation
                 if phrase:
                     kind, terms = self._phrases[phrase]
                     if kind == "intent" and all(w in STOPWORDS for w in phrase.split()):
@@ -141,7 +150,7 @@ class Searcher:
                         groups.append(Group(typed, list(terms), INTENT_WEIGHT, "intent", literal=0))
                         result.display.append(typed)
                     else:
-                        groups.append(Group(typed, [typed, *terms], 1.0, "alias"))
+                        groups.append(Group(typed, [typed, *terms], 1.0, "alias", cased=cased))
                         if kind == "alias":
                             result.expanded[typed] = list(terms)
                             result.display.append(f"{typed} ({', '.join(terms)})")
@@ -181,6 +190,14 @@ class Searcher:
             groups.append(Group(word, [correction, *alias_terms], 1.0, "corrected"))
         return groups, result
 
+    def _cased(self, key: str) -> str | None:
+        """The capitals an alias key stands for when it is also an everyday English word ("act" →
+        ACT, "pet" → PET); rare words ("gad", "meg") and plain aliases give None."""
+        kind, terms = self._phrases[key]
+        if kind != "alias" or key.upper() not in terms or english_rarity(key) >= EVERYDAY_ABBREVIATION:
+            return None
+        return key.upper()
+
     def _phrase(self, typed: str) -> str:
         """The alias or intent key `typed` is, as written or in another inflection ("" if none)."""
         return typed if typed in self._phrases else self._stemmed_phrases.get(phrase_key(typed), "")
@@ -215,13 +232,13 @@ class Searcher:
         `semantic=False` (autocomplete, on every keystroke) skips the query embedding: words only.
         """
         focused = focus(normalize(head_and_tail(query), limit=LONG_TEXT_CHARS))
-        groups, result = self.analyse(focused.query, focused.names)
+        groups, result = self.analyse(focused.query, focused.names, focused.abbreviations)
         typed = tokenize(result.query)
         verbs = phrasal_verbs(typed)
         quiet_verbs(groups, verbs)
         if focused.reduced:
             result.focus = result.query
-        context = self.context_groups(focused.context, focused.names)
+        context = self.context_groups(focused.context, focused.names, focused.abbreviations)
         total = max(self.store.fact_count, 1)
         every = [*groups, *context]
         sequences = {id(g): g.stem_sequences() for g in every}
@@ -259,11 +276,11 @@ class Searcher:
             result.suggestions = self.suggest([g.typed for g in groups])
         return result
 
-    def context_groups(self, context: str, names: frozenset[str]) -> list[Group]:
+    def context_groups(self, context: str, names: frozenset[str], capitals: frozenset[str]) -> list[Group]:
         """The story around a question, as ideas that count for little (`CONTEXT_WEIGHT`)."""
         if not context:
             return []
-        groups = [g for g in self.analyse(context, names)[0] if g.kind != "intent"]
+        groups = [g for g in self.analyse(context, names, capitals)[0] if g.kind != "intent"]
         for group in groups:
             group.weight *= CONTEXT_WEIGHT
             group.kind = "context"
@@ -279,7 +296,7 @@ class Searcher:
         candidates, ranked = await self._candidates(found, total, scopes, limit)
         plan = Plan.of(found, total, typed)
         rows = await self.store.fact_texts([rowid for rowid, _ in candidates])
-        matches = [(row, match(stems_of(row.text), row.title, plan, count=not ranked)) for row in rows]
+        matches = [(row, match(stems_of(row.text), row.title, plan, count=not ranked, text=row.text)) for row in rows]
         # FTS5's bm25 (global statistics) when rare words drove a ranked fetch; otherwise the pool is
         # in rowid order and gets a relevance order from the same formula over the pool itself.
         ranks = dict(candidates) if ranked else pool_bm25([(row.rowid, m) for row, m in matches], plan)
@@ -311,7 +328,7 @@ class Searcher:
         if extra:
             plan = Plan.of(found, total, typed) if found else None
             for row in await self.store.fact_texts(extra):
-                coverage = match(stems_of(row.text), row.title, plan).coverage if plan else 0.0
+                coverage = match(stems_of(row.text), row.title, plan, text=row.text).coverage if plan else 0.0
                 fused[row.rowid] = (coverage - prior(row), coverage, tier_factor(row))
         # The less of the query the words of the store cover (lay paraphrase: "waterworks"), the more
         # the meaning decides; a query the facts' own words answer keeps its lexical order.
