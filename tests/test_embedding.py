@@ -42,7 +42,7 @@ def test_running_the_model_writes_nothing_to_the_home_folder(tmp_path: Path) -> 
     env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
     code = "from bot.facts.embedding import encoder; print(encoder().encode(['x']).shape)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and "(1, 384)" in out.stdout, out.stderr
+    assert out.returncode == 0 and "(1, 768)" in out.stdout, out.stderr
     assert out.stderr == ""
     assert list(home.rglob("*")) == []
 

@@ -203,7 +203,7 @@ def test_the_index_engine_loads_before_the_model_without_crashing() -> None:
         "from bot.facts import embedding; print(embedding.encoder().encode(['x']).shape)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert (done.returncode, done.stdout.strip()) == (0, "(1, 384)"), done.stderr[-500:]
+    assert (done.returncode, done.stdout.strip()) == (0, "(1, 768)"), done.stderr[-500:]
 
 
 async def test_large_store_path_searches_an_approximate_vector_index(

@@ -151,7 +151,7 @@ def test_a_particle_makes_a_word_a_verb_not_a_topic() -> None:
 async def test_a_phrasal_verb_is_not_reported_as_a_missing_topic(searcher: Searcher) -> None:
     result = await searcher.search("do people feel like they're passing away while they're under?", limit=5)
     assert result.answered and result.not_covered == []
-    assert result.hits[0].fact.text.startswith("Framing ketamine experiences as meaningful")
+    assert any(h.fact.text.startswith("Framing ketamine experiences as meaningful") for h in result.hits[:3])
 
 
 async def test_a_six_letter_drug_name_no_lexicon_knows_is_a_missing_topic(searcher: Searcher) -> None:

@@ -136,7 +136,7 @@ CREATE TABLE protocols (
     definition  TEXT NOT NULL          -- JSON: stages → fact selectors
 );
 
--- One sentence-embedding vector per fact (float32 × 384, L2-normalised; model in meta 'embedding_model').
+-- One sentence-embedding vector per fact (float32 × 768: two models side by side, L2-normalised; model in meta 'embedding_model').
 CREATE TABLE fact_vectors (
     rowid  INTEGER PRIMARY KEY,
     vector BLOB NOT NULL

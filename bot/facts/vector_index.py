@@ -4,7 +4,7 @@ Stores above `MEMORY_VECTORS` facts do not hold their vectors in memory; ingest 
 `fact_vectors` (keys are fact rowids) into a file named after the facts it holds (`content_digest`), and
 the store memory-maps it read-only. A rebuild with the same facts reuses the file instead of rebuilding.
 
-Each vector is kept as the signs of its 384 dimensions (48 bytes, Hamming distance), so the index of a
+Each vector is kept as the signs of its 768 dimensions (96 bytes, Hamming distance), so the index of a
 million facts is about a third of an int8 one and stays small when mapped. It only proposes candidates:
 `OVERSAMPLE` times as many as wanted, which search rescores by the exact cosine of their stored vectors
 (binary quantisation with rescoring, docs/search.md).
@@ -24,7 +24,7 @@ import numpy as np
 from bot.facts import embedding
 from bot.facts.vectors import rowid_chunks
 
-MEMORY_VECTORS = 20_000  # up to this many facts, every vector is held in memory (30 MB) and searched exactly
+MEMORY_VECTORS = 20_000  # up to this many facts, every vector is held in memory (60 MB) and searched exactly
 CHUNK = 20_000
 CONNECTIVITY, EXPANSION_ADD, EXPANSION_SEARCH = 16, 64, 64
 OVERSAMPLE = 10  # candidates proposed per fact wanted, rescored exactly (recall: docs/search.md)

@@ -1,4 +1,5 @@
-"""Semantic retrieval: cosine similarity between the query's sentence embedding and the facts'.
+"""Semantic retrieval: the similarity of the query's sentence embedding and the facts' (the mean of two
+models' cosines, `bot.facts.embedding.similarity`; "cosine" below).
 
 The fact vectors are computed at ingest (`bot.facts.vectors`). A store of up to `MEMORY_VECTORS` facts
 holds them all in memory and is searched exactly; a larger one has an HNSW index (usearch, one bit per
@@ -47,9 +48,9 @@ class DenseIndex:
         """The `k` facts nearest in meaning to `text` (None without vectors or text)."""
         if not self.available or not text.strip():
             return None
-        vector = (await asyncio.to_thread(embedding.encoder().encode, [text]))[0]
+        vector = await asyncio.to_thread(embedding.encoder().encode_query, text)
         if self.vectors is not None and self.rowids is not None:
-            sims = self.vectors @ vector
+            sims = embedding.similarity(self.vectors, vector)
             k = min(k, len(sims))
             best = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
             best = best[np.argsort(-sims[best], kind="stable")]
@@ -58,7 +59,7 @@ class DenseIndex:
         assert index is not None
         found = await asyncio.to_thread(index.search, signs(vector), k * OVERSAMPLE)
         stored = await self.store.vectors_of([int(key) for key in found.keys])
-        rescored = {rowid: float(v @ vector) for rowid, v in stored.items()}
+        rescored = {rowid: float(embedding.similarity(v, vector)) for rowid, v in stored.items()}
         nearest = sorted(rescored.items(), key=lambda p: (-p[1], p[0]))[:k]
         return Semantic(vector, nearest, rescored)
 
@@ -71,9 +72,10 @@ class DenseIndex:
         if self.vectors is not None:
             for rowid in missing:
                 position = self._position.get(rowid)
-                out[rowid] = float(self.vectors[position] @ semantic.vector) if position is not None else 0.0
+                vector = self.vectors[position] if position is not None else None
+                out[rowid] = float(embedding.similarity(vector, semantic.vector)) if vector is not None else 0.0
             return out
         stored = await self.store.vectors_of(missing)
         for rowid in missing:
-            out[rowid] = float(stored[rowid] @ semantic.vector) if rowid in stored else 0.0
+            out[rowid] = float(embedding.similarity(stored[rowid], semantic.vector)) if rowid in stored else 0.0
         return out

@@ -118,8 +118,14 @@ class Plan:
             )
             for g in groups
         ]
-        typed_stems = [stem(w) for w in typed if w not in STOPWORDS]
-        pairs = [f" {a} {b} " for a, b in itertools.pairwise(typed_stems)]
+        # Consecutive words as typed, a stopword between them kept ("music during treatment"); pairs
+        # of two stopwords ("is it") say nothing.
+        words = [w for w in typed if fts_tokens(w)]
+        pairs = [
+            f" {' '.join(stem(t) for t in fts_tokens(a))} {' '.join(stem(t) for t in fts_tokens(b))} "
+            for a, b in itertools.pairwise(words)
+            if not (a in STOPWORDS and b in STOPWORDS)
+        ]
         # Context (the story around a question) can add to a fact's score but is not part of what the
         # question asks, so it is left out of the total a fact must cover.
         possible = sum(w for (w, _), g in zip(ideas, groups, strict=True) if g.kind != "context")

@@ -26,7 +26,7 @@ from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.lexicon import relatives_used
 from bot.search.ranking import Group, Plan, match, pool_bm25, quiet_verbs
 from bot.search.scoring import NEAREST_BELOW_COVERAGE, keep_nearest, prior, tier_factor
-from bot.search.spelling import english_rarity, is_english
+from bot.search.spelling import english_rarity, everyday_abbreviation, is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
 from bot.search.verdict import OBJECTS, judge, phrasal_verbs
 from bot.search.vocabulary import Vocabulary
@@ -39,7 +39,7 @@ SEPARATED = 3  # "put people under": an alias of two words with an object betwee
 SEMANTIC_CANDIDATES = 40
 SEMANTIC_WEIGHT = 1.5
 SEMANTIC_WEIGHT_UNCOVERED = 6.0
-SEMANTIC_ONLY_MIN = 0.22  # cosine a fact needs when no word of the query is in the store
+SEMANTIC_ONLY_MIN = 0.25  # similarity a fact needs when no word of the query is in the store
 SOFT_KINDS = frozenset({"intent", "context"})
 CANDIDATES = 200
 # Below this many facts every query is a plain OR over all its terms: exact BM25 is cheap there.
@@ -63,9 +63,6 @@ KNOWN_RELATED_CREDIT = 0.3  # ... of a word it does use ("mood" → temper): a h
 # Common words ("real", "baby", "hard": -log10 English share below this) get no relatives: they have
 # many senses, and the sentence-embedding model knows them anyway.
 RELATED_RARITY = 4.0
-# An abbreviation alias whose key is a word this common in English (−log10 share: "act" 4.0, "pet" 4.9)
-# is the abbreviation only when written in capitals; rarer keys ("gad", "meg") are read in any case.
-EVERYDAY_ABBREVIATION = 5.5
 
 
 @dataclass(frozen=True)
@@ -140,7 +137,7 @@ class Searcher:
                     phrase = self._phrase(f"{words[i]} {words[i + 2]}")
                     if phrase and self._phrases[phrase][0] != "alias":
                         phrase = ""
-                cased = self._cased(phrase) if phrase and size == 1 else None
+                cased = everyday_abbreviation(phrase, self._phrases[phrase]) if phrase and size == 1 else None
                 if cased and phrase not in capitals:
                     phrase = ""  # "act", "pet": the everyday word, not the abbreviation
                 if phrase:
@@ -189,14 +186,6 @@ class Searcher:
                 result.expanded[correction] = list(alias_terms)
             groups.append(Group(word, [correction, *alias_terms], 1.0, "corrected"))
         return groups, result
-
-    def _cased(self, key: str) -> str | None:
-        """The capitals an alias key stands for when it is also an everyday English word ("act" →
-        ACT, "pet" → PET); rare words ("gad", "meg") and plain aliases give None."""
-        kind, terms = self._phrases[key]
-        if kind != "alias" or key.upper() not in terms or english_rarity(key) >= EVERYDAY_ABBREVIATION:
-            return None
-        return key.upper()
 
     def _phrase(self, typed: str) -> str:
         """The alias or intent key `typed` is, as written or in another inflection ("" if none)."""
@@ -373,15 +362,10 @@ class Searcher:
     async def _candidates(
         self, groups: list[Group], total: int, scopes: Sequence[RowidRange], wanted: int
     ) -> tuple[list[tuple[int, float]], bool]:
-        """(rowid, bm25) to rerank, and whether FTS5 ranked them (else every bm25 is 0).
-
-        Small stores: exact BM25 over every term.
-
-        Large stores look first inside the concepts the query names (facts of a concept are one
-        rowid range): a query that says "ketamine" wants the ketamine page, not the first of the
-        400 000 facts that mention the word somewhere. When that finds fewer than `wanted`
-        facts, the whole store is searched too.
-        """
+        """(rowid, bm25) to rerank, and whether FTS5 ranked them (else every bm25 is 0). Small stores:
+        exact BM25 over every term. Large stores look first inside the concepts the query names (one
+        rowid range each: "ketamine" wants the ketamine page, not the first of the 400 000 facts that
+        mention the word), and search the whole store too when that finds fewer than `wanted` facts."""
         if total <= SMALL_STORE:
             expressions = [e for e in (g.expression() for g in groups) if e]
             return await self.store.ranked_candidates(" OR ".join(expressions), CANDIDATES), True

@@ -8,6 +8,7 @@ in the store's own vocabulary, or a name, is never "corrected" just because no f
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 
 from lemminflect import getAllLemmas
@@ -65,3 +66,17 @@ def lemmas(word: str) -> tuple[str, ...]:
 def noun_lemmas(word: str) -> tuple[str, ...]:
     """The base forms of `word` read as a noun ("problems" → "problem"); empty when it is no noun."""
     return tuple(getAllLemmas(word, upos="NOUN").get("NOUN", ()))
+
+
+# An abbreviation alias whose key is a word this common in English (−log10 share: "act" 4.0, "pet" 4.9)
+# is the abbreviation only when written in capitals; rarer keys ("gad", "meg") are read in any case.
+EVERYDAY_ABBREVIATION = 5.5
+
+
+def everyday_abbreviation(key: str, entry: tuple[str, Sequence[str]]) -> str | None:
+    """The capitals an alias key stands for when it is also an everyday English word ("act" → ACT,
+    "pet" → PET); None for rare words ("gad", "meg"), intents and plain aliases."""
+    kind, terms = entry
+    if kind != "alias" or key.upper() not in terms or english_rarity(key) >= EVERYDAY_ABBREVIATION:
+        return None
+    return key.upper()

@@ -46,7 +46,7 @@ MIN_KEY_LETTERS = 3  # "ur", "rn": chat words, not topics; "fog" is one
 TECHNICAL_LETTERS = 6  # a word no lexicon knows names a topic when it is this long ("naltrexone", "zofran")...
 TECHNICAL_RARITY = 6.0  # ... and rare or absent in English (short unknowns are chat words and typos)
 MIN_SCORE = 0.75
-MIN_SIMILARITY = 0.15
+MIN_SIMILARITY = 0.17
 # A question of one or two ideas (verbs aside) that the best fact holds each of, in its words or through
 # aliases, needs no shared meaning: the model does not know brand names, abbreviations and much lay
 # vocabulary ("spravato", "SWS", "waterworks").
