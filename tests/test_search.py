@@ -39,16 +39,15 @@ async def _recall(searcher: Searcher, queries: list[dict[str, object]]) -> tuple
 
 async def test_devset_recall_at_1_and_5(searcher: Searcher) -> None:
     recall_1, recall_5 = await _recall(searcher, DEVSET)
-    assert recall_5 >= 0.97, f"recall@5 {recall_5:.3f}"  # measured 1.00, recall@1 0.85
-    # 0.875 with lexical ranking alone; semantic fusion trades three first places here for large gains
-    # on lay and forum questions (tests/test_search_styles.py, docs/search.md).
-    assert recall_1 >= 0.82, f"recall@1 {recall_1:.3f}"
+    assert recall_5 >= 0.97, f"recall@5 {recall_5:.3f}"  # measured 1.00, recall@1 0.90
+    # 0.875 with lexical ranking alone, 0.86 with MiniLM alone, 0.90 with both sentence models.
+    assert recall_1 >= 0.87, f"recall@1 {recall_1:.3f}"
 
 
 async def test_independent_check_set_recall(searcher: Searcher) -> None:
     recall_1, recall_5 = await _recall(searcher, CHECK_SET)
-    assert recall_5 >= 0.95, f"recall@5 {recall_5:.3f}"  # measured 0.986
-    assert recall_1 >= 0.80, f"recall@1 {recall_1:.3f}"  # measured 0.849
+    assert recall_5 >= 0.95, f"recall@5 {recall_5:.3f}"  # measured 0.973 (0.986 with MiniLM alone)
+    assert recall_1 >= 0.86, f"recall@1 {recall_1:.3f}"  # measured 0.890 (0.849 with MiniLM alone)
 
 
 @pytest.mark.parametrize(
