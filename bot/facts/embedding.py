@@ -1,8 +1,8 @@
 """Sentence embeddings: two small models, all-MiniLM-L6-v2 and bge-small-en (both int8 ONNX), on
 onnxruntime, with no PyTorch and no download.
 
-Neither model alone is best: MiniLM reads the forum posts and lay questions better, bge the clinical,
-plain and short ones; the mean of their similarities beats both on every dev set (docs/search.md). A
+Neither model alone is best: MiniLM reads forum posts better, bge clinical, plain and short questions;
+the mean of their similarities ranks better than either on the dev sets as a whole (docs/search.md). A
 fact's vector is the two unit vectors side by side (scaled to unit length), so one dot product with the
 query's vector (`encode_query`, bge's half weighted) plus `OFFSET` gives that mean, on MiniLM's scale:
 bge's cosines sit higher and closer together, so they are mapped to MiniLM's mean and spread
