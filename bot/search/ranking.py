@@ -120,11 +120,11 @@ class Plan:
         ]
         # Consecutive words as typed, a stopword between them kept ("music during treatment"); pairs
         # of two stopwords ("is it") say nothing.
-        words = [w for w in typed if fts_tokens(w)]
+        kept = [(w, " ".join(map(stem, tokens))) for w in typed if (tokens := fts_tokens(w))]
         pairs = [
-            f" {' '.join(stem(t) for t in fts_tokens(a))} {' '.join(stem(t) for t in fts_tokens(b))} "
-            for a, b in itertools.pairwise(words)
-            if not (a in STOPWORDS and b in STOPWORDS)
+            f" {a} {b} "
+            for (typed_a, a), (typed_b, b) in itertools.pairwise(kept)
+            if not (typed_a in STOPWORDS and typed_b in STOPWORDS)
         ]
         # Context (the story around a question) can add to a fact's score but is not part of what the
         # question asks, so it is left out of the total a fact must cover.

@@ -104,11 +104,12 @@ class Searcher:
             **{k: ("alias", v) for k, v in store.aliases.items()},
         }
         # Inflections of a phrase find it too ("wearing off", "eating disorders"); short keys such as
-        # abbreviations ("act", "pet", "iv") match only as typed.
-        # A stem that is a stopword stays as typed ("oneness" stems to "on").
+        # abbreviations ("act", "pet", "iv") match only as typed, and so does a key whose stem is a stopword.
         stemmed = ((phrase_key(k), k) for k in self._phrases if len(k) > SHORT_KEY or " " in k)
         self._stemmed_phrases = {key: k for key, k in stemmed if key not in STOPWORDS}
         self._max_phrase = max((len(tokenize(k)) for k in self._phrases), default=1)
+        # Alias keys that are everyday words standing for an abbreviation ("act" → ACT), known once.
+        self._cased = {k: c for k, entry in self._phrases.items() if (c := everyday_abbreviation(k, entry))}
         self.words = Vocabulary(store.vocabulary, store.aliases)
         self._concepts = {phrase_key(name.lower()): span for name, span in store.concept_ranges.items()}
         self._max_concept_words = max((len(tokenize(name)) for name in store.concept_ranges), default=1)
@@ -137,7 +138,7 @@ class Searcher:
                     phrase = self._phrase(f"{words[i]} {words[i + 2]}")
                     if phrase and self._phrases[phrase][0] != "alias":
                         phrase = ""
-                cased = everyday_abbreviation(phrase, self._phrases[phrase]) if phrase and size == 1 else None
+                cased = self._cased.get(phrase) if size == 1 else None
                 if cased and phrase not in capitals:
                     phrase = ""  # "act", "pet": the everyday word, not the abbreviation
                 if phrase:
