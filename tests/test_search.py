@@ -46,7 +46,7 @@ async def test_devset_recall_at_1_and_5(searcher: Searcher) -> None:
 
 async def test_independent_check_set_recall(searcher: Searcher) -> None:
     recall_1, recall_5 = await _recall(searcher, CHECK_SET)
-    assert recall_5 >= 0.95, f"recall@5 {recall_5:.3f}"  # measured 0.973 (0.986 with MiniLM alone)
+    assert recall_5 >= 0.97, f"recall@5 {recall_5:.3f}"  # measured 0.986 (also 0.986 with MiniLM alone)
     assert recall_1 >= 0.86, f"recall@1 {recall_1:.3f}"  # measured 0.890 (0.849 with MiniLM alone)
 
 
@@ -296,3 +296,11 @@ async def test_an_everyday_word_is_an_abbreviation_only_in_capitals(searcher: Se
     assert max(h.coverage for h in result.hits[1:]) < 0.01  # "ketamine" only: "acts on", "act as" are not ACT
     lower, _ = searcher.analyse("do people act strange after")
     assert [g.kind for g in lower if g.typed == "act"] == ["word"]
+
+
+async def test_vs_says_a_comparison_is_asked_the_substances_say_what(searcher: Searcher) -> None:
+    # At a word's full weight the store's rare "versus" outweighed LSD: a fact on psilocybin and
+    # ketamine care models came fourth for "lsd vs ketamine". Every fact shown must name both.
+    result = await searcher.search("lsd vs ketamine", limit=5)
+    assert all("LSD" in h.fact.text and "ketamine" in h.fact.text.lower() for h in result.hits)
+    assert result.hits[0].fact.text.startswith("Ketamine is considered by the authors to be the most forgiving")

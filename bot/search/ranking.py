@@ -78,15 +78,23 @@ class Group:
 
 
 PHRASAL_VERB_WEIGHT = 0.3  # "wound" in "get way too wound up": the phrase, not the word, says what is asked
+# "lsd vs ketamine": the marker says a comparison is asked, the things compared say what about. At a
+# word's full weight the store's rare "versus" outweighed one of them: a fact on psilocybin and
+# ketamine ("compared", no LSD) outranked facts naming both LSD and ketamine.
+COMPARISON_MARKERS = frozenset({"vs", "vs.", "versus"})
+COMPARISON_WEIGHT = 0.3
 
 
-def quiet_verbs(groups: Sequence[Group], verbs: frozenset[str]) -> None:
-    """Words a particle makes verbs ("wound up", "mess up") keep their own meaning only: no WordNet
-    relatives ("wound" → injury, influence) and a fraction of a word's weight."""
+def quiet_words(groups: Sequence[Group], verbs: frozenset[str]) -> None:
+    """Words that say how something is asked, not what, weigh a fraction of a word. Words a particle
+    makes verbs ("wound up", "mess up") keep their own meaning only (no WordNet relatives: "wound" →
+    injury, influence); comparison markers keep their terms ("compared", "versus")."""
     for group in groups:
         if group.kind == "word" and group.typed in verbs:
             group.terms, group.related = group.terms[: len(group.terms) - group.related], 0
             group.weight *= PHRASAL_VERB_WEIGHT
+        elif group.typed in COMPARISON_MARKERS:
+            group.weight *= COMPARISON_WEIGHT
 
 
 def idf(docs: int, total: int) -> float:

@@ -24,7 +24,7 @@ from bot.facts.store import FactStore, RowidRange
 from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.lexicon import relatives_used
-from bot.search.ranking import Group, Plan, match, pool_bm25, quiet_verbs
+from bot.search.ranking import Group, Plan, match, pool_bm25, quiet_words
 from bot.search.scoring import NEAREST_BELOW_COVERAGE, keep_nearest, prior, tier_factor
 from bot.search.spelling import english_rarity, everyday_abbreviation, is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
@@ -225,7 +225,7 @@ class Searcher:
         groups, result = self.analyse(focused.query, focused.names, focused.abbreviations)
         typed = tokenize(result.query)
         verbs = phrasal_verbs(typed)
-        quiet_verbs(groups, verbs)
+        quiet_words(groups, verbs)
         if focused.reduced:
             result.focus = result.query
         context = self.context_groups(focused.context, focused.names, focused.abbreviations)
