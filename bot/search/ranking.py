@@ -118,7 +118,7 @@ class Plan:
     def of(cls, groups: Sequence[Group], total: int, typed: Sequence[str]) -> Plan:
         ideas = [
             (
-                g.weight * idf(g.docs, total) * specificity(g),
+                idea_weight(g, total),
                 [
                     (seq, credit, seq[0] if len(seq) == 1 else f" {' '.join(seq)} ", related, cased)
                     for seq, credit, related, cased in g.credited_sequences()
@@ -138,6 +138,25 @@ class Plan:
         # question asks, so it is left out of the total a fact must cover.
         possible = sum(w for (w, _), g in zip(ideas, groups, strict=True) if g.kind != "context")
         return cls(ideas, possible or sum(w for w, _ in ideas), pairs)
+
+
+def idea_weight(group: Group, total: int) -> float:
+    """What an idea counts for in coverage: its weight, its rarity in the store and in English."""
+    return group.weight * idf(group.docs, total) * specificity(group)
+
+
+def known_share(groups: Sequence[Group], total: int) -> float:
+    """The share of a question's ideas, weighted as in `Plan`, that the store has any word for.
+
+    Coverage is counted over the ideas the store knows, so "could it help someone who's terrified of
+    putting on pounds and won't eat?" looked fully covered by a fact holding "help" and "put" (from
+    "putative"), and its meaning, which finds the fact on anorexia, barely counted. Words the store has
+    never seen ("terrified", "pounds") are what a lay question is made of: they count as uncovered.
+    """
+    ideas = [g for g in groups if g.kind not in ("intent", "context") and (g.docs > 0 or g.typed.isalpha())]
+    every = sum(idea_weight(g, total) for g in ideas)
+    known = sum(idea_weight(g, total) for g in ideas if g.docs > 0)
+    return known / every if every else 1.0
 
 
 def specificity(group: Group) -> float:

@@ -24,7 +24,7 @@ from bot.facts.store import FactStore, RowidRange
 from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.lexicon import relatives_used
-from bot.search.ranking import Group, Plan, match, pool_bm25, quiet_words
+from bot.search.ranking import Group, Plan, known_share, match, pool_bm25, quiet_words
 from bot.search.scoring import NEAREST_BELOW_COVERAGE, keep_nearest, prior, tier_factor
 from bot.search.spelling import english_rarity, everyday_abbreviation, is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
@@ -246,7 +246,7 @@ class Searcher:
             return result
         scored, own_coverage = await self._lexical(found, total, typed, limit) if found else ({}, 0.0)
         if sims is not None:
-            scored = await self._fuse(scored, sims, found, total, typed, own_coverage)
+            scored = await self._fuse(scored, sims, found, total, typed, own_coverage * known_share(groups, total))
         else:  # words only: apply the tier factor here (the third slot held it until now)
             scored = {r: (score * factor, coverage, 0.0) for r, (score, coverage, factor) in scored.items()}
         if not any(g.kind not in SOFT_KINDS for g in found):
@@ -320,9 +320,9 @@ class Searcher:
             for row in await self.store.fact_texts(extra):
                 coverage = match(stems_of(row.text), row.title, plan, text=row.text).coverage if plan else 0.0
                 fused[row.rowid] = (coverage - prior(row), coverage, tier_factor(row))
-        # The less of the query the words of the store cover (lay paraphrase: "waterworks"), the more
-        # the meaning decides; a query the facts' own words answer keeps its lexical order.
-        # WordNet relatives are guesses, so only the question's own words count here.
+        # The less of the query the words of the store cover (lay paraphrase: "waterworks"; words it never
+        # saw count as uncovered: `known_share`), the more the meaning decides; a query the facts' own
+        # words answer keeps its lexical order. WordNet relatives are guesses: the question's own words count.
         weight = SEMANTIC_WEIGHT + (SEMANTIC_WEIGHT_UNCOVERED - SEMANTIC_WEIGHT) * (1.0 - own_coverage)
         similarities = await self.dense.similarities(sims, list(fused))
         for rowid, (score, coverage, factor) in fused.items():

@@ -40,6 +40,9 @@ class Scored(Protocol):
 
 
 KEY_RARITY = 4.2  # -log10 English share of a noun: "coffee" 4.2 and "pregnancy" 5.3 name topics, "time" 2.9 does not
+# A question of one or two ideas has no story around them: a noun in it names what is asked down to this
+# rarity ("will it make my hair fall out?": hair 4.0; not "problem" 3.8 in "pee problems", "body" 3.7).
+SHORT_QUESTION_KEY_RARITY = 3.9
 TOP_FACTS = 3
 STRONG_SIMILARITY = 0.7  # a top fact this close in meaning answers even when a key word is not in it
 MIN_KEY_LETTERS = 3  # "ur", "rn": chat words, not topics; "fog" is one
@@ -64,7 +67,7 @@ OBJECTS = frozenset({"me", "you", "u", "him", "her", "it", "us", "them", "people
 ACTIVITIES = frozenset({"drive", "fly", "swim", "sex", "exercise", "workout", "gym", "bike"})
 
 
-def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
+def is_key(group: Group, abbreviations: frozenset[str] = frozenset(), rarity: float = KEY_RARITY) -> bool:
     """An idea the store never mentions, named by a word that carries a topic.
 
     Topics are named by nouns ("pregnancy", "coffee", "dementia"), abbreviations written in capitals
@@ -77,7 +80,7 @@ def is_key(group: Group, abbreviations: frozenset[str] = frozenset()) -> bool:
     if is_defined_term(group):
         return True
     words = [w for w in group.typed.split() if w not in STOPWORDS and w.isalpha()]
-    return any(_names_a_topic(w, abbreviations) for w in words)
+    return any(_names_a_topic(w, abbreviations, rarity) for w in words)
 
 
 def is_defined_term(group: Group) -> bool:
@@ -105,7 +108,7 @@ def is_activity(word: str) -> bool:
     return not ACTIVITIES.isdisjoint(lemmas(word))
 
 
-def _names_a_topic(word: str, abbreviations: frozenset[str]) -> bool:
+def _names_a_topic(word: str, abbreviations: frozenset[str], key_rarity: float = KEY_RARITY) -> bool:
     if word in abbreviations or is_activity(word):
         return True
     readings = parts_of_speech(word)
@@ -115,7 +118,7 @@ def _names_a_topic(word: str, abbreviations: frozenset[str]) -> bool:
         rarity = min(english_rarity(form) for form in forms)
         if any(is_non_topic(form) for form in forms):
             return False
-        return "NOUN" in readings and len(word) >= MIN_KEY_LETTERS and rarity >= KEY_RARITY
+        return "NOUN" in readings and len(word) >= MIN_KEY_LETTERS and rarity >= key_rarity
     return len(word) >= TECHNICAL_LETTERS and english_rarity(word) >= TECHNICAL_RARITY
 
 
@@ -168,7 +171,10 @@ def judge(
     stems = [stems_of(h.fact.text) for h in top]
     fact_stems = [set(s) for s in stems]
     joined = [" " + " ".join(s) + " " for s in stems]
-    keys = [g for g in groups if g.typed not in verbs and is_key(g, abbreviations)]
+    # The ideas of the question, leaving out the verbs a particle makes ("does it mess up your waterworks").
+    ideas = [g for g in groups if g.kind != "intent" and g.typed not in verbs]
+    rarity = SHORT_QUESTION_KEY_RARITY if len(ideas) <= SHORT_QUESTION_IDEAS else KEY_RARITY
+    keys = [g for g in groups if g.typed not in verbs and is_key(g, abbreviations, rarity)]
     texts = [h.fact.text for h in top]
     words = {w for text in texts for w in re.findall(r"[a-z]+", text.lower())}
     not_covered = list(
@@ -186,9 +192,7 @@ def judge(
     # defined term: "OCD" is a named condition, and facts about depression are near it, not about it.
     named_missing = {g.typed for g in keys if is_defined_term(g)} | abbreviations
     strong = best.similarity >= STRONG_SIMILARITY and not any(w in named_missing for w in not_covered)
-    # The ideas of a short question, leaving out the verbs a particle makes ("does it mess up your
-    # waterworks"): the best fact must hold each of them, through its words or an alias.
-    ideas = [g for g in groups if g.kind != "intent" and g.typed not in verbs]
+    # A short question's ideas: the best fact must hold each of them, through its words or an alias.
     named = len(ideas) <= SHORT_QUESTION_IDEAS and all(covered(g, fact_stems[:1], joined[:1]) for g in ideas)
     meant = best.similarity >= MIN_SIMILARITY or named
     answered = best.score >= MIN_SCORE and meant and (not not_covered or strong)
