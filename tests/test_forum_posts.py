@@ -107,12 +107,28 @@ async def test_autoreply_answers_the_mum_post_with_hemodynamic_facts(answers: An
     assert "hemodynamic" in values
 
 
+PREGNANT_TITLE = "Infusions while pregnant"
+PREGNANT_BODY = (
+    "I just found out I am pregnant, about eight weeks along, and I have been getting ketamine infusions "
+    "for depression since spring. My next one is on Friday. Should I stop until the baby is born?"
+)
+
+
 async def test_autoreply_stays_silent_when_the_store_does_not_answer(answers: Answers) -> None:
-    post = (
-        "I just found out I am pregnant, about eight weeks along, and I have been getting ketamine infusions "
-        "for depression since spring. My next one is on Friday. Should I stop until the baby is born?"
+    assert await autoreply(answers, PREGNANT_TITLE, PREGNANT_BODY, threshold=0.45) is None
+
+
+def test_a_posts_title_names_what_its_question_is_about() -> None:
+    # "Should I stop until the baby is born?" leans on nothing by its words; the title says pregnancy.
+    assert focus(PREGNANT_BODY, PREGNANT_TITLE).query == (
+        "Infusions while pregnant. Should I stop until the baby is born?"
     )
-    assert await autoreply(answers, "Infusions while pregnant", post, threshold=0.45) is None
+    assert focus("", "Ketamine and my bladder?").query == "Ketamine and my bladder?"
+
+
+async def test_the_title_s_topic_is_one_the_verdict_asks_the_facts_for(searcher: Searcher) -> None:
+    result = await searcher.search(PREGNANT_BODY, limit=5, subject=PREGNANT_TITLE)
+    assert (result.answered, result.not_covered) == (False, ["pregnant"])
 
 
 @pytest.mark.parametrize(("post", "expected"), LONG_POSTS)

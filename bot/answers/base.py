@@ -72,9 +72,9 @@ class AnswerBase:
 
     # --- helpers shared by moderator features ---------------------------------------------------
 
-    async def related_facts(self, text: str, limit: int = 3) -> SearchResult:
-        """Facts that best relate to free text (a message, a forum post)."""
-        return await self.searcher.search(text, limit=limit)
+    async def related_facts(self, text: str, limit: int = 3, subject: str = "") -> SearchResult:
+        """Facts that best relate to free text (a message, a forum post under the title `subject`)."""
+        return await self.searcher.search(text, limit=limit, subject=subject)
 
     def facts_reply(
         self, title: str, facts: Sequence[FactRecord], note: str | None = None, *, private: bool = True

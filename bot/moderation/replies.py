@@ -90,7 +90,7 @@ AUTOREPLY_SIMILARITY = 0.5  # a fact this close in meaning to the post is shown 
 async def autoreply(answers: Answers, title: str, body: str, threshold: float) -> Reply | None:
     """What the bot posts under a new forum post: only the facts above the relevance threshold."""
     text = f"{title}\n{body}".strip()
-    result = await answers.related_facts(text, limit=AUTOREPLY_POOL)
+    result = await answers.related_facts(body, limit=AUTOREPLY_POOL, subject=title)
     if not result.answered:
         return None  # never post a near miss under someone's question
     strong = [h for h in result.hits if h.coverage >= threshold or h.similarity >= AUTOREPLY_SIMILARITY]

@@ -97,14 +97,19 @@ def head_and_tail(text: str) -> str:
     return f"{text[:SCAN_CHARS]}\n{text[-SCAN_CHARS:]}" if len(text) > 2 * SCAN_CHARS else text
 
 
-def focus(text: str) -> Focus:
-    """The part of `text` that asks something; a short text is kept whole."""
+def focus(text: str, subject: str = "") -> Focus:
+    """The part of `text` that asks something; a short text is kept whole.
+
+    `subject` (a forum post's title) names what the post is about, so it always joins the question:
+    under "Infusions while pregnant", "Should I stop until the baby is born?" asks about pregnancy.
+    """
     text = head_and_tail(text)
-    names = names_in(text)
-    capitals = abbreviations_in(text)
+    lead = [subject if subject[-1:] in ".?!" else f"{subject}."] if subject else []
+    names = names_in(f"{subject}\n{text}")
+    capitals = abbreviations_in(f"{subject}\n{text}")
     parts = sentences(text)
     if len(tokenize(text)) <= SHORT_WORDS or len(parts) <= 1:
-        return Focus(text, names=names, abbreviations=capitals)
+        return Focus(" ".join([*lead, text]).strip(), names=names, abbreviations=capitals)
     asked = [i for i, s in enumerate(parts) if is_question(s) and content_words(s)]
     if not asked:  # no question: the sentences that say the most, in order
         ranked = sorted(range(len(parts)), key=lambda i: -len(content_words(parts[i])))
@@ -116,7 +121,7 @@ def focus(text: str) -> Focus:
             keep.append(i - 1)
         keep.append(i)
     keep = sorted(set(keep))
-    query = _first_words(" ".join(parts[i] for i in keep), FOCUS_WORDS)
+    query = _first_words(" ".join([*lead, *(parts[i] for i in keep)]), FOCUS_WORDS)
     context = _first_words(" ".join(s for i, s in enumerate(parts) if i not in keep), CONTEXT_WORDS)
     return Focus(query, context, names, capitals, reduced=True)
 

@@ -216,12 +216,12 @@ class Searcher:
 
     # --- retrieval ------------------------------------------------------------------------------
 
-    async def search(self, query: str, limit: int = 25, *, semantic: bool = True) -> SearchResult:
+    async def search(self, query: str, limit: int = 25, *, semantic: bool = True, subject: str = "") -> SearchResult:
         """The best facts for what someone wrote: lexical and semantic evidence in one score.
 
         `semantic=False` (autocomplete, on every keystroke) skips the query embedding: words only.
-        """
-        focused = focus(normalize(head_and_tail(query), limit=LONG_TEXT_CHARS))
+        `subject`: a forum post's title, part of what it asks (`bot.search.focus`)."""
+        focused = focus(normalize(head_and_tail(query), limit=LONG_TEXT_CHARS), normalize(subject))
         groups, result = self.analyse(focused.query, focused.names, focused.abbreviations)
         typed = tokenize(result.query)
         verbs = phrasal_verbs(typed)
