@@ -103,6 +103,14 @@ async def test_real_words_are_not_bent_into_other_words(searcher: Searcher) -> N
     assert searcher.correct("antidep") == "antidepressant"  # clipped, not misspelt
 
 
+async def test_a_drug_name_is_never_corrected_into_another_drug(searcher: Searcher) -> None:
+    # Two edits away, but a typo keeps its first letter: R-ketamine is not "s-ketamine".
+    assert searcher.correct("arketamine") is None
+    assert searcher.correct("ketamnie") == "ketamine"
+    result = await searcher.search("arketamine vs esketamine", limit=5)
+    assert result.corrected == {} and "arketamine" in result.not_covered
+
+
 async def test_a_clipped_word_is_searched_as_the_word_it_begins(searcher: Searcher) -> None:
     result = await searcher.search("does HNK give the antidep effect w/o the dissociation", limit=5)
     assert result.corrected == {"antidep": "antidepressant"}

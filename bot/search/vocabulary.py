@@ -29,8 +29,8 @@ class Vocabulary:
         """The vocabulary word (or alias) a misspelt word most likely meant, or None if unsure.
 
         Only typo-sized edits count (one edit, or two in words of eight letters or more, a swap of
-        neighbours being one edit), so real words the store lacks ("hooked") are not bent into
-        unrelated ones ("hood"). A word the store (or the alias table) already has is not misspelt.
+        neighbours being one edit, the first letter kept), so real words the store lacks ("hooked")
+        are not bent into unrelated ones ("hood"). A word the store (or the alias table) already has is not misspelt.
         """
         if word in self.vocabulary:
             return None
@@ -38,6 +38,9 @@ class Vocabulary:
         choices = [w for n in range(len(word) - allowed, len(word) + allowed + 1) for w in self.by_length.get(n, ())]
         choices += [a for a in self.aliases if abs(len(a) - len(word)) <= allowed and " " not in a]
         found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=allowed, limit=8)
+        # A typo keeps its first letter; names that differ there are other things ("clonazepam" is no
+        # misspelt "lorazepam", nor "arketamine", R-ketamine, a misspelt "s-ketamine").
+        found = [f for f in found if f[0][:1] == word[:1]]
         if not found:
             return None
         if len(word) < 6:  # short words: only a swap of neighbours ("apena" → "apnea"), never a new letter
@@ -46,13 +49,7 @@ class Vocabulary:
                 return None
         best = min(f[1] for f in found)
         near = [f[0] for f in found if f[1] == best]
-        return max(
-            near,
-            key=lambda w: (
-                w[0] == word[0],
-                self.vocabulary.get(w, 0) + (10**6 if w in self.aliases else 0),
-            ),
-        )
+        return max(near, key=lambda w: self.vocabulary.get(w, 0) + (10**6 if w in self.aliases else 0))
 
     def suggest(self, words: Sequence[str], limit: int = 5) -> list[str]:
         """Did-you-mean candidates for words that found nothing: close vocabulary words and aliases."""
