@@ -123,7 +123,8 @@ async def _answer(services: Services, args: argparse.Namespace) -> Reply | list[
     if args.what == "autoreply":
         found = await autoreply(answers, args.title, " ".join(args.body), services.settings.autoreply_threshold)
         if found is None:
-            return Reply(content="(no auto-reply: no fact clears AUTOREPLY_THRESHOLD for this post)", notice=False)
+            reason = "the store does not answer this post, or no fact clears AUTOREPLY_THRESHOLD"
+            return Reply(content=f"(no auto-reply: {reason})", notice=False)
         return found
     if args.what == "autocomplete":
         complete = {
