@@ -11,8 +11,8 @@ from bot.search.dense import Semantic
 from bot.search.ranking import Group, idea_weight, known_share
 from bot.search.scoring import keep_nearest
 from bot.search.searcher import Searcher
-from bot.search.text import normalize, tokenize
-from bot.search.verdict import phrasal_verbs, same_root
+from bot.search.text import normalize, stem, tokenize
+from bot.search.verdict import phrasal_verbs, same_root, stems_begin_one_another
 from tests.conftest import ROOT
 
 DEVSET = tomllib.loads((ROOT / "tests" / "devset.toml").read_text(encoding="utf-8"))["query"]
@@ -188,6 +188,15 @@ def test_another_form_of_a_word_shares_most_of_it_from_the_start() -> None:
     assert same_root("recreationally", {"recreational"})
     assert not same_root("pharmacodynamic", {"pharmacological"})  # a shared prefix, another word
     assert not same_root("psychotomimetic", {"psychotherapy"})
+    # Porter leaves "induction" (induct) a letter longer than "induces" (induc); "cure" is no "cureus".
+    assert stems_begin_one_another(stem("induction"), [{"ketamin", stem("induces")}])
+    assert not stems_begin_one_another(stem("cure"), [{stem("cureus")}])
+    assert not stems_begin_one_another(stem("psychosis"), [{stem("psychotherapy")}])
+
+
+async def test_a_noun_in_ion_is_held_by_a_fact_with_its_verb(searcher: Searcher) -> None:
+    result = await searcher.search("thrice-weekly induction then maintenance", limit=5)
+    assert result.not_covered == []
 
 
 def test_words_joined_by_a_slash_are_words_but_units_stay_whole() -> None:

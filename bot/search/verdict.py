@@ -20,7 +20,7 @@ from bot.facts.models import FactRecord
 from bot.search.lexicon import is_non_topic
 from bot.search.ranking import Group
 from bot.search.spelling import english_rarity, is_english, lemmas, noun_lemmas, parts_of_speech
-from bot.search.text import STOPWORDS, stems_of
+from bot.search.text import STOPWORDS, stem, stems_of
 
 
 class Scored(Protocol):
@@ -56,6 +56,9 @@ MIN_SIMILARITY = 0.17
 SHORT_QUESTION_IDEAS = 2
 ROOT_LETTERS = 7  # a missing word of this many letters or more is present in another form ...
 ROOT_SHARE = 0.6  # ... when a top fact's word shares this much of the shorter of the two from the start
+# ... or when one's stem begins the other's, both this long: Porter leaves a noun in -ion a letter longer
+# than its verb ("induction": induct, "induces": induc)
+STEM_PREFIX = 5
 MAX_ABBREVIATION = 6  # the longest abbreviation `spelled_out` looks for in initials
 # "mess up", "mess u up", "mess with", "passing away": the particle, after at most one object, makes the
 # word a verb
@@ -146,11 +149,20 @@ def same_root(word: str, words: AbstractSet[str]) -> bool:
     return False
 
 
+def stems_begin_one_another(own: str, fact_stems: Sequence[set[str]]) -> bool:
+    """Whether a fact's stem begins `own` or `own` begins it, both `STEM_PREFIX` letters or more."""
+    if len(own) < STEM_PREFIX:
+        return False
+    return any(len(t) >= STEM_PREFIX and (t.startswith(own) or own.startswith(t)) for f in fact_stems for t in f)
+
+
 def covered(
     group: Group, fact_stems: Sequence[set[str]], joined: Sequence[str], words: AbstractSet[str] = frozenset()
 ) -> bool:
     typed = group.typed
     if " " not in typed and len(typed) >= ROOT_LETTERS and same_root(typed, words):
+        return True
+    if " " not in typed and typed.isalpha() and stems_begin_one_another(stem(typed), fact_stems):
         return True
     for seq in group.stem_sequences(own=True):
         if len(seq) == 1 and any(seq[0] in stems for stems in fact_stems):
