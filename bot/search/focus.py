@@ -105,8 +105,8 @@ def focus(text: str, subject: str = "") -> Focus:
     """
     text = head_and_tail(text)
     lead = [subject if subject[-1:] in ".?!" else f"{subject}."] if subject else []
-    names = names_in(f"{subject}\n{text}")
-    capitals = abbreviations_in(f"{subject}\n{text}")
+    whole = f"{subject}\n{text}"
+    names, capitals = names_in(whole), abbreviations_in(whole)
     parts = sentences(text)
     if len(tokenize(text)) <= SHORT_WORDS or len(parts) <= 1:
         return Focus(" ".join([*lead, text]).strip(), names=names, abbreviations=capitals)

@@ -37,10 +37,10 @@ class Vocabulary:
         allowed = 1 if len(word) < 8 else 2
         choices = [w for n in range(len(word) - allowed, len(word) + allowed + 1) for w in self.by_length.get(n, ())]
         choices += [a for a in self.aliases if abs(len(a) - len(word)) <= allowed and " " not in a]
-        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=allowed, limit=8)
         # A typo keeps its first letter; names that differ there are other things ("clonazepam" is no
         # misspelt "lorazepam", nor "arketamine", R-ketamine, a misspelt "s-ketamine").
-        found = [f for f in found if f[0][:1] == word[:1]]
+        choices = [w for w in choices if w[:1] == word[:1]]
+        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=allowed, limit=8)
         if not found:
             return None
         if len(word) < 6:  # short words: only a swap of neighbours ("apena" → "apnea"), never a new letter
