@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
-from bot.search.lexicon import TABLE, is_non_topic, relatives
+from bot.search.lexicon import TABLE, TAGGED_USES, is_non_topic, mostly_a_verb, relatives
 from bot.search.searcher import KNOWN_RELATED_CREDIT, RELATED_CREDIT, Searcher
 from bot.search.verdict import spelled_out
 from tests.conftest import ROOT
@@ -77,6 +77,35 @@ def test_the_non_topic_list_is_the_build_its_provenance_describes() -> None:
     assert NON_TOPICS_SHA256 in (ROOT / "bot" / "search" / "wordnet" / "PROVENANCE.md").read_text(encoding="utf-8")
 
 
+TAGGED_USES_SHA256 = "aa99232a58a2d692d910371280d676f575b74f49f2b45afd786decfe5732145f"
+
+
+def test_the_tagged_uses_are_the_build_its_provenance_describes() -> None:
+    data = resources.files("bot.search").joinpath("wordnet", TAGGED_USES).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == TAGGED_USES_SHA256
+    assert TAGGED_USES_SHA256 in (ROOT / "bot" / "search" / "wordnet" / "PROVENANCE.md").read_text(encoding="utf-8")
+
+
+def test_a_word_used_mostly_as_a_verb_is_known_in_any_form() -> None:
+    assert [mostly_a_verb(w) for w in ("lift", "lifts", "chewing", "urge", "cure", "feed")] == [True] * 6
+    assert [mostly_a_verb(w) for w in ("pregnancy", "skin", "coffee", "pounds", "smoking", "xyzzy")] == [False] * 6
+
+
+async def test_a_verb_of_the_question_is_not_a_topic_the_store_lacks(searcher: Searcher) -> None:
+    # "urge" is a noun here, but English uses it mostly as a verb: a paraphrase's word, not a topic
+    result = await searcher.search("does ketamine calm the urge to drink", limit=5)
+    assert (result.answered, result.not_covered) == (True, [])
+    result = await searcher.search("can ketamine lift the gloom fast", limit=5)
+    assert result.not_covered == ["gloom"]  # a noun, and the store has no word for it
+
+
+async def test_chat_spellings_of_verbs_are_not_topics(searcher: Searcher) -> None:
+    # "w" is chat's "with" (a particle: "mess w" is a verb); "poppin" is "popping" without its g
+    for query in ("does ket mess w ur mood", "flashbacks poppin up after ket, is that normal"):
+        result = await searcher.search(query, limit=5)
+        assert (result.answered, result.not_covered) == (True, []), query
+
+
 def test_people_groups_times_and_messages_are_not_topics_but_conditions_are() -> None:
     assert [is_non_topic(w) for w in ("folks", "nurse", "nighttime", "leftover", "tune", "version")] == [True] * 6
     assert [is_non_topic(w) for w in ("pregnancy", "dementia", "coffee", "surgery")] == [False] * 4
@@ -107,5 +136,5 @@ async def test_warm_up_loads_what_the_first_search_needs(searcher: Searcher) -> 
     from bot.search.warm import warm_up
 
     await warm_up(searcher)
-    loaded = [f.cache_info().currsize for f in (embedding.encoder, lexicon._table, lexicon._non_topics)]
-    assert loaded == [1, 1, 1]
+    tables = (embedding.encoder, lexicon._table, lexicon._non_topics, lexicon._tagged_uses)
+    assert [f.cache_info().currsize for f in tables] == [1, 1, 1, 1]

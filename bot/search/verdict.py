@@ -17,7 +17,7 @@ from itertools import takewhile
 from typing import Protocol
 
 from bot.facts.models import FactRecord
-from bot.search.lexicon import is_non_topic
+from bot.search.lexicon import is_non_topic, mostly_a_verb
 from bot.search.ranking import Group
 from bot.search.spelling import english_rarity, is_english, lemmas, noun_lemmas, parts_of_speech
 from bot.search.text import STOPWORDS, stem, stems_of
@@ -61,8 +61,8 @@ ROOT_SHARE = 0.6  # ... when a top fact's word shares this much of the shorter o
 STEM_PREFIX = 5
 MAX_ABBREVIATION = 6  # the longest abbreviation `spelled_out` looks for in initials
 # "mess up", "mess u up", "mess with", "passing away": the particle, after at most one object, makes the
-# word a verb
-PARTICLES = frozenset({"up", "away", "out", "off", "down", "over", "back", "with"})
+# word a verb ("w" is chat's "with": "does ket mess w ur sleep")
+PARTICLES = frozenset({"up", "away", "out", "off", "down", "over", "back", "with", "w"})
 OBJECTS = frozenset({"me", "you", "u", "him", "her", "it", "us", "them", "people", "someone", "everyone"})
 # What people ask about doing after a session, in the everyday words of harm reduction: each names a
 # topic of its own however common the word ("can I drive after an infusion?"), and a store that never
@@ -76,7 +76,8 @@ def is_key(group: Group, abbreviations: frozenset[str] = frozenset(), rarity: fl
     Topics are named by nouns ("pregnancy", "coffee", "dementia"), abbreviations written in capitals
     ("OCD") or defined by the alias table in any case ("ptsd"), everyday activities ("drive"), and
     technical words no English word list has ("naltrexone"); the adjectives, verbs and adverbs of a
-    story or a paraphrase ("anxious", "finishing", "roughly") are not topics.
+    story or a paraphrase ("anxious", "finishing", "roughly"), and nouns English mostly uses as verbs
+    ("lift", "urge"), are not topics.
     """
     if group.kind not in ("word", "alias", "corrected") or group.own_docs != 0:
         return False
@@ -119,9 +120,11 @@ def _names_a_topic(word: str, abbreviations: frozenset[str], key_rarity: float =
         # the base form's rarity: "problems" is as generic as "problem"
         forms = (word, *noun_lemmas(word))
         rarity = min(english_rarity(form) for form in forms)
-        if any(is_non_topic(form) for form in forms):
+        if any(is_non_topic(form) for form in forms) or mostly_a_verb(word):
             return False
         return "NOUN" in readings and len(word) >= MIN_KEY_LETTERS and rarity >= key_rarity
+    if word.endswith("in") and parts_of_speech(word + "g"):
+        return False  # chat drops the g of a verb's -ing ("poppin", "drinkin"): an action, not a term
     return len(word) >= TECHNICAL_LETTERS and english_rarity(word) >= TECHNICAL_RARITY
 
 
