@@ -340,3 +340,11 @@ def test_the_known_share_weighs_each_idea_as_coverage_does() -> None:
     share = known_share([known, unknown, hint, Group("who's", ["who's"], docs=0)], 350)
     assert share == pytest.approx(idea_weight(known, 350) / (idea_weight(known, 350) + idea_weight(unknown, 350)))
     assert known_share([hint], 350) == 1.0  # nothing but a hint: no idea is uncovered
+
+
+async def test_a_paraphrase_matching_some_everyday_words_keeps_the_nearest_fact(searcher: Searcher) -> None:
+    # "stop", "head", "day" match facts on stopping medication and on days; the facts' own words cover
+    # over half of it, but it is still a paraphrase (rumination), and the fact nearest in meaning stays
+    result = await searcher.search("can it stop your head chewing on the same gloomy stuff every day?", limit=5)
+    texts = [hit.fact.text for hit in result.hits]
+    assert any(t.startswith("Turning down the default mode network with the help of psychedelics") for t in texts)

@@ -10,7 +10,7 @@ from bot.search.dense import Semantic
 # The fact nearest in meaning is always among this many first results when the facts' own words
 # cover less than `NEAREST_BELOW_COVERAGE` of the question (a paraphrase, not a lookup of named things).
 NEAREST_SLOT = 5
-NEAREST_BELOW_COVERAGE = 0.5
+NEAREST_BELOW_COVERAGE = 0.7
 TIER_PAPER = 50  # the strongest tier's rank
 TIER_WEIGHT = 0.3  # a clinic page (rank 20) keeps 82 % of its score, a community post (10) 76 %
 
