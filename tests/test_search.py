@@ -348,3 +348,10 @@ async def test_a_paraphrase_matching_some_everyday_words_keeps_the_nearest_fact(
     result = await searcher.search("can it stop your head chewing on the same gloomy stuff every day?", limit=5)
     texts = [hit.fact.text for hit in result.hits]
     assert any(t.startswith("Turning down the default mode network with the help of psychedelics") for t in texts)
+
+
+async def test_a_close_match_in_meaning_stands_in_for_a_generic_missing_noun(searcher: Searcher) -> None:
+    # the store never says "program", but its fact on bipolar disorder is a close match (cosine 0.69)
+    result = await searcher.search("Do ketamine programs accept people with bipolar disorder?", limit=5)
+    assert (result.answered, result.not_covered) == (True, ["programs"])
+    assert result.hits[0].fact.text.startswith("Ketamine is considered a putative psychedelic")

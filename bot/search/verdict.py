@@ -44,7 +44,7 @@ KEY_RARITY = 4.2  # -log10 English share of a noun: "coffee" 4.2 and "pregnancy"
 # rarity ("will it make my hair fall out?": hair 4.0; not "problem" 3.8 in "pee problems", "body" 3.7).
 SHORT_QUESTION_KEY_RARITY = 3.9
 TOP_FACTS = 3
-STRONG_SIMILARITY = 0.7  # a top fact this close in meaning answers even when a key word is not in it
+STRONG_SIMILARITY = 0.68  # a top fact this close in meaning answers even when a key word is not in it
 MIN_KEY_LETTERS = 3  # "ur", "rn": chat words, not topics; "fog" is one
 TECHNICAL_LETTERS = 6  # a word no lexicon knows names a topic when it is this long ("naltrexone", "zofran")...
 TECHNICAL_RARITY = 6.0  # ... and rare or absent in English (short unknowns are chat words and typos)
