@@ -138,4 +138,3 @@ async def test_warm_up_loads_what_the_first_search_needs(searcher: Searcher) -> 
     await warm_up(searcher)
     tables = (embedding.encoder, lexicon._table, lexicon._non_topics, lexicon._tagged_uses)
     assert [f.cache_info().currsize for f in tables] == [1, 1, 1, 1]
-
