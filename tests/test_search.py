@@ -7,6 +7,7 @@ import tomllib
 import numpy as np
 import pytest
 
+from bot.search.answer_type import AnswerType, expected_answer, states
 from bot.search.dense import Semantic
 from bot.search.ranking import Group, idea_weight, known_share
 from bot.search.scoring import keep_nearest
@@ -355,3 +356,35 @@ async def test_a_close_match_in_meaning_stands_in_for_a_generic_missing_noun(sea
     result = await searcher.search("Do ketamine programs accept people with bipolar disorder?", limit=5)
     assert (result.answered, result.not_covered) == (True, ["programs"])
     assert result.hits[0].fact.text.startswith("Ketamine is considered a putative psychedelic")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("when was ketamine discovered", AnswerType.YEAR),
+        ("since when has esketamine been approved", AnswerType.YEAR),
+        ("what year did the montreal clinic open", AnswerType.YEAR),
+        ("which countries publish psychedelic studies", AnswerType.COUNTRY),
+        ("when do they let you go home after a session", None),  # a moment in a session, not a date
+        ("where can i get ketamine", None),  # a place of care
+        ("how long does it last", None),
+    ],
+)
+def test_the_question_says_what_kind_of_answer_it_wants(question: str, expected: AnswerType | None) -> None:
+    assert expected_answer(question) is expected
+
+
+def test_a_year_counts_as_a_time_not_as_a_citation() -> None:
+    assert states(AnswerType.YEAR, "appeared within a decade of ketamine's discovery in 1962.")
+    assert states(AnswerType.YEAR, "prescribing grew since the 1990s")
+    assert not states(AnswerType.YEAR, "Winstock et al. (2012) investigated the prevalence of urinary symptoms")
+    assert states(AnswerType.COUNTRY, "The United States produced the highest number of studies")
+    assert not states(AnswerType.COUNTRY, "a UKU rating scale")
+
+
+async def test_a_when_question_puts_the_fact_with_the_date_first(searcher: Searcher) -> None:
+    # "originally discovered at the Parke-Davis Research Center" has the word; the 1962 fact the answer
+    result = await searcher.search("When was ketamine discovered?", limit=5)
+    assert result.hits[0].fact.text.startswith("Scientific publications describing the use of ketamine in psychedelic")
+    result = await searcher.search("which nations publish the most psychedelic research", limit=5)
+    assert result.hits[0].fact.text.startswith("The United States produced the highest number of studies")

@@ -1,10 +1,12 @@
 """Score adjustments about the facts rather than the words: what a bare reference or a weaker source loses,
-and the one place in the results kept for the fact nearest in meaning.
+what a fact stating the kind of answer asked for gains, and the one place in the results kept for the
+fact nearest in meaning.
 """
 
 from __future__ import annotations
 
-from bot.facts.store import FactText
+from bot.facts.store import FactStore, FactText
+from bot.search.answer_type import ANSWER_TYPE_BONUS, expected_answer, states
 from bot.search.dense import Semantic
 
 # The fact nearest in meaning is always among this many first results when the facts' own words
@@ -31,6 +33,18 @@ def keep_nearest(
     kept = [item for item in best if item[0] != nearest]
     kept.insert(NEAREST_SLOT - 1, (nearest, scored[nearest]))
     return kept[: len(best)]
+
+
+async def reward_answer_type(
+    store: FactStore, scored: dict[int, tuple[float, float, float]], words: list[str]
+) -> dict[int, tuple[float, float, float]]:
+    """`ANSWER_TYPE_BONUS` for the facts that state the kind of answer the question (`words`) asks for:
+    a year for "when was …", a country for "which country …" (`bot.search.answer_type`)."""
+    answer = expected_answer(" ".join(words))
+    if answer is None or not scored:
+        return scored
+    stating = {row.rowid for row in await store.fact_texts(list(scored)) if states(answer, row.text)}
+    return {r: (s + ANSWER_TYPE_BONUS if r in stating else s, c, m) for r, (s, c, m) in scored.items()}
 
 
 def prior(row: FactText) -> float:

@@ -25,7 +25,7 @@ from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.lexicon import relatives_used
 from bot.search.ranking import Group, Plan, known_share, match, pool_bm25, quiet_words
-from bot.search.scoring import NEAREST_BELOW_COVERAGE, keep_nearest, prior, tier_factor
+from bot.search.scoring import NEAREST_BELOW_COVERAGE, keep_nearest, prior, reward_answer_type, tier_factor
 from bot.search.spelling import english_rarity, everyday_abbreviation, is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
 from bot.search.verdict import OBJECTS, judge, phrasal_verbs
@@ -239,8 +239,7 @@ class Searcher:
             group.own_docs = min(total, sum(min((docs.get(s, 0) for s in seq), default=0) for seq in own))
         found = [g for g in every if g.docs > 0]
         result.unknown = [g.typed for g in groups if g.docs == 0 and g.kind != "intent"]
-        wanted = semantic and bool(typed)
-        sims = await self.dense.query(result.query, SEMANTIC_CANDIDATES) if wanted else None
+        sims = await self.dense.query(result.query, SEMANTIC_CANDIDATES) if semantic and typed else None
         if not any(g.kind not in SOFT_KINDS for g in found) and sims is None:
             result.suggestions = self.suggest([g.typed for g in groups if g.kind != "intent"])
             return result
@@ -252,6 +251,7 @@ class Searcher:
         if not any(g.kind not in SOFT_KINDS for g in found):
             # Nothing the store's words know: only a clear match in meaning counts ("xyzzy" finds nothing).
             scored = {r: v for r, v in scored.items() if v[2] >= SEMANTIC_ONLY_MIN}
+        scored = await reward_answer_type(self.store, scored, typed)
         best = sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
         if sims is not None and own_coverage < NEAREST_BELOW_COVERAGE:
             best = keep_nearest(best, scored, sims)
