@@ -46,11 +46,17 @@ def test_the_glossaries_lead_only_to_words_the_facts_use(built_db: Path) -> None
         ("how long till it kicks in", "Ketamine and psilocybin can both produce rapid improvements"),
         ("does it mess with your waterworks", "Ketamine abuse has been linked to serious urinary tract"),
         # "turn me away": who a clinic refuses, the intent the facts answer with "excludes"
-        ("will the clinic turn me away if I still drink a lot?", "The Montreal model for ketamine treatment excl"),
-        ("would they turn someone away who uses cannabis every day", "The Montreal model for ketamine treatment excl"),
+        ("will the clinic turn me away if I still drink a lot?", "The Montreal model for ketamine treatment excludes"),
+        (
+            "would they turn someone away who uses cannabis every day",
+            "The Montreal model for ketamine treatment excludes",
+        ),
         # leaving after a session is what the protocol calls discharge; its start, "beginning each treatment"
         ("when will they let me go home?", "The Montreal model for ketamine treatment discharges"),
-        ("what happens at the start of each ketamine session?", "The Montreal model ketamine treatment process includes"),
+        (
+            "what happens at the start of each ketamine session?",
+            "The Montreal model ketamine treatment process includes",
+        ),
     ],
 )
 async def test_a_question_in_everyday_words_reaches_the_fact(

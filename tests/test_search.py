@@ -374,7 +374,7 @@ def test_the_question_says_what_kind_of_answer_it_wants(question: str, expected:
     assert expected_answer(question) is expected
 
 
-def test_a_year_counts_as_a_time_not_as_a_citation() -> None:
+def test_a_fact_states_a_year_as_a_time_not_as_a_citation_and_a_country_by_name() -> None:
     assert states(AnswerType.YEAR, "appeared within a decade of ketamine's discovery in 1962.")
     assert states(AnswerType.YEAR, "prescribing grew since the 1990s")
     assert not states(AnswerType.YEAR, "Winstock et al. (2012) investigated the prevalence of urinary symptoms")
@@ -383,7 +383,7 @@ def test_a_year_counts_as_a_time_not_as_a_citation() -> None:
 
 
 async def test_a_when_question_puts_the_fact_with_the_date_first(searcher: Searcher) -> None:
-    # "originally discovered at the Parke-Davis Research Center" has the word; the 1962 fact the answer
+    # "originally discovered at the Parke-Davis Research Center" has the word; the 1962 fact is the answer
     result = await searcher.search("When was ketamine discovered?", limit=5)
     assert result.hits[0].fact.text.startswith("Scientific publications describing the use of ketamine in psychedelic")
     result = await searcher.search("which nations publish the most psychedelic research", limit=5)
