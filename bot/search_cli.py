@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.facts.store import FactStore
-from bot.search.searcher import Searcher, SearchResult
+from bot.search.result import SearchResult
+from bot.search.searcher import Searcher
 
 MAX_LIMIT = 100
 

@@ -15,10 +15,12 @@ from bot.answers.render import (
 )
 from bot.answers.reply import Reply
 from bot.facts.models import FactRecord, ProtocolRecord, SourceRecord
-from bot.search.searcher import SMALL_STORE, Searcher, SearchResult
+from bot.search.result import SearchResult
+from bot.search.searcher import SMALL_STORE, Searcher
 
 PAGE_SIZE = 5
 MAX_RESULTS = 25
+
 
 @dataclass
 class FactPage:

@@ -17,7 +17,7 @@ from bot.answers.render import (
 )
 from bot.answers.reply import CHOICE_TEXT, CHOICES, Reply, clip
 from bot.answers.safety import mentions_crisis
-from bot.search.searcher import SearchResult
+from bot.search.result import SearchResult
 from bot.search.text import normalize, tokenize
 
 FACT_ID = re.compile(r"^(?:id:)?\s*([a-z]-[0-9a-f]{6,40})$", re.IGNORECASE)

@@ -34,10 +34,10 @@ def _str_list(path: Path, where: str, value: object) -> list[str]:
 
 
 def load_aliases(path: Path) -> list[tuple[str, str, str]]:
-    """(alias, canonical, kind) rows from `[aliases]` and `[intents]`."""
+    """(alias, canonical, kind) rows from `[aliases]`, `[intents]` and `[related]`."""
     data = _read(path)
     rows: list[tuple[str, str, str]] = []
-    for kind, table in (("alias", "aliases"), ("intent", "intents")):
+    for kind, table in (("alias", "aliases"), ("intent", "intents"), ("related", "related")):
         section = data.get(table, {})
         if not isinstance(section, dict):
             raise ParseError(path, 1, f'[{table}] must be a table of "typed words" = ["terms"]')

@@ -77,7 +77,7 @@ CREATE TABLE perspectives (
 CREATE TABLE aliases (
     alias     TEXT NOT NULL,           -- what people type, lower case
     canonical TEXT NOT NULL,           -- a term the fact store uses
-    kind      TEXT NOT NULL DEFAULT 'alias'  -- alias | intent
+    kind      TEXT NOT NULL DEFAULT 'alias'  -- alias | intent | related
 );
 CREATE INDEX aliases_alias ON aliases(alias);
 

@@ -71,6 +71,7 @@ class FactStore:
         self.path = path
         self.aliases: dict[str, list[str]] = {}
         self.intents: dict[str, list[str]] = {}
+        self.related: dict[str, list[str]] = {}  # neighbouring topics: they rank, they do not answer
         self.meta: dict[str, str] = {}
         self.fact_count = 0
         self.vocabulary: dict[str, int] = {}
@@ -104,7 +105,8 @@ class FactStore:
 
     async def _load(self) -> None:
         for row in await self._rows("SELECT alias, canonical, kind FROM aliases ORDER BY rowid"):
-            table = self.aliases if row["kind"] == "alias" else self.intents
+            tables = {"alias": self.aliases, "related": self.related}
+            table = tables.get(row["kind"], self.intents)
             table.setdefault(row["alias"], []).append(row["canonical"])
         self.meta = {row["key"]: row["value"] for row in await self._rows("SELECT key, value FROM meta")}
         self.fact_count = int(self.meta.get("fact_count", "0"))

@@ -20,7 +20,7 @@ from bot.answers.safety import mentions_crisis
 from bot.answers.summary import build_summary, summary_replies
 from bot.facts.store import FactStore
 from bot.moderation.state import ASKER_KEY_DAYS, MIN_ASKERS, ModerationStore, Report, Stats
-from bot.search.searcher import SearchResult
+from bot.search.result import SearchResult
 
 
 async def summary_messages(store: FactStore, concept_name: str, *, perspectives: bool = False) -> list[Reply] | None:

@@ -7,8 +7,11 @@ rarely in its answer, so neither the lexical score nor the embedding sees this: 
 type, as in classic question answering, adds `ANSWER_TYPE_BONUS` to the facts that state one.
 
 Only unambiguous forms count: "when" with a past tense ("when was", "when did": a date), "what year",
-"how long ago"; "which country", "what countries". "When do they let you go home?" asks about a moment
-in a session, not a date, and "where do I get it?" about a place of care, so neither has a type.
+"how long ago"; "which country", "what countries"; "how much does … cost", "what's the price" (a sum of
+money). The verdict uses the same reading: facts that state no answer of the kind asked for do not
+answer the question ("What year did the FDA approve it?" against "has received regulatory approval").
+"When do they let you go home?" asks about a moment in a session, not a date, and "where do I get it?"
+about a place of care, so neither has a type.
 """
 
 from __future__ import annotations
@@ -20,14 +23,24 @@ ANSWER_TYPE_BONUS = 0.5  # half a fully covered idea: decides between facts that
 
 
 class AnswerType(Enum):
-    YEAR = "year"
-    COUNTRY = "country"
+    """Each kind's value is how the verdict names it when no top fact states one."""
+
+    YEAR = "the year"
+    COUNTRY = "the country"
+    PRICE = "the price"
 
 
 _ASKS_YEAR = re.compile(
     r"\bwhen (?:was|were|did|had|has|have)\b|\bsince when\b|\b(?:what|which) (?:year|decade)\b|\bhow long ago\b"
 )
 _ASKS_COUNTRY = re.compile(r"\b(?:what|which) (?:country|countries|nation|nations)\b")
+# "How much does an infusion cost?", "what's the price of …": an amount of money.
+_ASKS_PRICE = re.compile(
+    r"\bhow much (?:does|do|did|will|would|is|are|can)\b[^?.!]*\b(?:cost|costs|charge|charged|pay|paid)\b"
+    r"|\bwhat(?:'s| is| are)? (?:the )?(?:price|prices|going rate)\b"
+)
+# A sum of money: a currency sign or a currency named after a number ("$400", "500 dollars").
+_STATES_PRICE = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:dollars|usd|euros?|eur|gbp)\b", re.IGNORECASE)
 # A year stated as a time ("in 1962", "since the 1990s", "by 2000"), not a citation's "(2012)".
 _STATES_YEAR = re.compile(
     r"\b(?:in|since|from|by|until|before|after|around|between|during|circa)\s+"
@@ -55,10 +68,14 @@ def expected_answer(question: str) -> AnswerType | None:
         return AnswerType.YEAR
     if _ASKS_COUNTRY.search(question):
         return AnswerType.COUNTRY
+    if _ASKS_PRICE.search(question):
+        return AnswerType.PRICE
     return None
 
 
 def states(answer: AnswerType, text: str) -> bool:
-    """Whether a fact's text states an answer of that kind (a year as a time, a country by name)."""
-    pattern = _STATES_YEAR if answer is AnswerType.YEAR else _STATES_COUNTRY
-    return pattern.search(text) is not None
+    """Whether a fact's text states an answer of that kind (a year as a time, a country by name, a sum)."""
+    return _STATES[answer].search(text) is not None
+
+
+_STATES = {AnswerType.YEAR: _STATES_YEAR, AnswerType.COUNTRY: _STATES_COUNTRY, AnswerType.PRICE: _STATES_PRICE}

@@ -59,6 +59,13 @@ def relatives_used(word: str, before: str | None, known_stems: Collection[str]) 
     return [term for term in relatives(word, before) if used(term)]
 
 
+def is_compound(first: str, second: str) -> bool:
+    """Whether WordNet has `first second` as one term, the second word in any inflection
+    ("obsessive-compulsive disorders", "emergency room"): a named thing, not a word and its modifier."""
+    table = _table()
+    return any(f"{first} {form}" in table for form in lemmas(second))
+
+
 @lru_cache(maxsize=1)
 def _non_topics() -> frozenset[str]:
     return frozenset(resources.files("bot.search").joinpath("wordnet", NON_TOPICS).read_text("utf-8").split())

@@ -35,7 +35,7 @@ class Group:
     typed: str
     terms: list[str]
     weight: float = 1.0
-    kind: str = "word"  # word | alias | corrected | intent
+    kind: str = "word"  # word | alias | corrected | intent | related (a topic next to the store's) | context
     docs: int = 0
     literal: int = 1  # how many leading terms are what was typed (full credit)
     related: int = 0  # how many trailing terms are WordNet relatives (`bot.search.lexicon`)...

@@ -17,14 +17,13 @@ rows; full records are built only for the results returned. Nothing here scans e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from bot.facts.models import FactRecord
 from bot.facts.store import FactStore, RowidRange
 from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.lexicon import relatives_used
 from bot.search.ranking import Group, Plan, known_share, match, pool_bm25, quiet_words
+from bot.search.result import Hit, SearchResult
 from bot.search.scoring import NEAREST_BELOW_COVERAGE, keep_nearest, prior, reward_answer_type, tier_factor
 from bot.search.spelling import english_rarity, everyday_abbreviation, is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
@@ -65,35 +64,6 @@ KNOWN_RELATED_CREDIT = 0.3  # ... of a word it does use ("mood" → temper): a h
 RELATED_RARITY = 4.0
 
 
-@dataclass(frozen=True)
-class Hit:
-    fact: FactRecord
-    score: float
-    coverage: float  # share of the query's ideas the fact contains (lexical evidence)
-    similarity: float = 0.0  # cosine of the query's and the fact's sentence embeddings
-
-
-@dataclass
-class SearchResult:
-    query: str
-    hits: list[Hit] = field(default_factory=list)
-    expanded: dict[str, list[str]] = field(default_factory=dict)
-    corrected: dict[str, str] = field(default_factory=dict)
-    unknown: list[str] = field(default_factory=list)
-    suggestions: list[str] = field(default_factory=list)
-    display: list[str] = field(default_factory=list)  # the query as searched, word by word
-    focus: str | None = None  # what was searched when a long text was reduced to its question
-    answered: bool = False  # whether the store directly answers this (see `bot.search.verdict`)
-    not_covered: list[str] = field(default_factory=list)  # key ideas of the query no top fact speaks to
-
-    @property
-    def rewritten(self) -> str | None:
-        """The query as searched, when aliases or typo correction changed it ("showing results for …")."""
-        if not self.expanded and not self.corrected:
-            return None
-        return " ".join(self.display)
-
-
 class Searcher:
     """Search over one open `FactStore`; cheap to build, holds only derived lookup structures."""
 
@@ -102,6 +72,7 @@ class Searcher:
         self._phrases = {
             **{k: ("intent", v) for k, v in store.intents.items()},
             **{k: ("alias", v) for k, v in store.aliases.items()},
+            **{k: ("related", v) for k, v in store.related.items()},
         }
         # Inflections of a phrase find it too ("wearing off", "eating disorders"); short keys such as
         # abbreviations ("act", "pet", "iv") match only as typed, and so does a key whose stem is a stopword.
@@ -143,7 +114,14 @@ class Searcher:
                     phrase = ""  # "act", "pet": the everyday word, not the abbreviation
                 if phrase:
                     kind, terms = self._phrases[phrase]
-                    if kind == "intent" and all(w in STOPWORDS for w in phrase.split()):
+                    if kind == "related":
+                        # "insurance" → cost: facts on the neighbouring topic rank, as WordNet relatives
+                        # do, but the verdict looks for the typed words ("insurance" is not in them)
+                        group = Group(typed, [typed, *terms], 1.0, "related", related=len(terms))
+                        group.related_credit = RELATED_CREDIT
+                        groups.append(group)
+                        result.display.append(f"{typed} ({', '.join(terms)})")
+                    elif kind == "intent" and all(w in STOPWORDS for w in phrase.split()):
                         # "how long", "is it safe": a soft hint of what the answer contains.
                         groups.append(Group(typed, list(terms), INTENT_WEIGHT, "intent", literal=0))
                         result.display.append(typed)
@@ -261,7 +239,7 @@ class Searcher:
             for rowid, (score, coverage, similarity) in best
             if rowid in facts
         ]
-        result.answered, result.not_covered = judge(result.hits, groups, focused.abbreviations, verbs)
+        result.answered, result.not_covered = judge(result.hits, groups, focused.abbreviations, verbs, typed)
         if not result.hits:
             result.suggestions = self.suggest([g.typed for g in groups])
         return result

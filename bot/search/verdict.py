@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from itertools import takewhile
+from itertools import pairwise, takewhile
 from typing import Protocol
 
 from bot.facts.models import FactRecord
-from bot.search.lexicon import is_non_topic, mostly_a_verb
+from bot.search.answer_type import expected_answer, states
+from bot.search.lexicon import is_compound, is_non_topic, mostly_a_verb
 from bot.search.ranking import Group
 from bot.search.spelling import english_rarity, is_english, lemmas, noun_lemmas, parts_of_speech
 from bot.search.text import STOPWORDS, stem, stems_of
@@ -79,6 +80,8 @@ def is_key(group: Group, abbreviations: frozenset[str] = frozenset(), rarity: fl
     story or a paraphrase ("anxious", "finishing", "roughly"), and nouns English mostly uses as verbs
     ("lift", "urge"), are not topics.
     """
+    if group.kind == "related":
+        return True  # a topic the alias file names as one the store lacks, whatever words it shares
     if group.kind not in ("word", "alias", "corrected") or group.own_docs != 0:
         return False
     if is_defined_term(group):
@@ -175,13 +178,25 @@ def covered(
     return False
 
 
+def compound_modifiers(groups: Sequence[Group], typed: Sequence[str]) -> set[str]:
+    """Words the store never uses that begin a WordNet term with the word after them ("obsessive-compulsive
+    disorder", "emergency room"): the term names a thing the store lacks, though it has the head word."""
+    unused = {g.typed for g in groups if g.kind in ("word", "alias", "corrected") and g.own_docs == 0}
+    return {a for a, b in pairwise(typed) if a in unused and b not in STOPWORDS and _is_noun(b) and is_compound(a, b)}
+
+
+def _is_noun(word: str) -> bool:
+    return "NOUN" in parts_of_speech(word) and not mostly_a_verb(word)
+
+
 def judge(
     hits: Sequence[Scored],
     groups: Sequence[Group],
     abbreviations: frozenset[str] = frozenset(),
     verbs: frozenset[str] = frozenset(),
+    typed: Sequence[str] = (),
 ) -> tuple[bool, list[str]]:
-    """(answered, not_covered) from the best hits and the query's ideas."""
+    """(answered, not_covered) from the best hits and the query's ideas (`typed`: the question's words)."""
     top = hits[:TOP_FACTS]
     stems = [stems_of(h.fact.text) for h in top]
     fact_stems = [set(s) for s in stems]
@@ -189,7 +204,8 @@ def judge(
     # The ideas of the question, leaving out the verbs a particle makes ("does it mess up your waterworks").
     ideas = [g for g in groups if g.kind != "intent" and g.typed not in verbs]
     rarity = SHORT_QUESTION_KEY_RARITY if len(ideas) <= SHORT_QUESTION_IDEAS else KEY_RARITY
-    keys = [g for g in groups if g.typed not in verbs and is_key(g, abbreviations, rarity)]
+    modifiers = compound_modifiers(groups, typed)
+    keys = [g for g in groups if g.typed not in verbs and (g.typed in modifiers or is_key(g, abbreviations, rarity))]
     texts = [h.fact.text for h in top]
     words = {w for text in texts for w in re.findall(r"[a-z]+", text.lower())}
     not_covered = list(
@@ -210,5 +226,9 @@ def judge(
     # A short question's ideas: the best fact must hold each of them, through its words or an alias.
     named = len(ideas) <= SHORT_QUESTION_IDEAS and all(covered(g, fact_stems[:1], joined[:1]) for g in ideas)
     meant = best.similarity >= MIN_SIMILARITY or named
+    # "What year did the FDA approve it?": facts on the approval that give no year do not answer it.
+    asked = expected_answer(" ".join(typed))
+    if asked is not None and not any(states(asked, text) for text in texts):
+        return False, [*not_covered, asked.value]
     answered = best.score >= MIN_SCORE and meant and (not not_covered or strong)
     return answered, not_covered
