@@ -45,7 +45,6 @@ _SOURCE_COLUMNS = (
 # SQLite limits bound parameters per statement; long IN lists go in chunks of this size.
 _IN_CHUNK = 500
 
-
 RowidRange = tuple[int, int]  # inclusive (first, last) fact rowid
 
 
@@ -105,8 +104,7 @@ class FactStore:
 
     async def _load(self) -> None:
         for row in await self._rows("SELECT alias, canonical, kind FROM aliases ORDER BY rowid"):
-            tables = {"alias": self.aliases, "related": self.related}
-            table = tables.get(row["kind"], self.intents)
+            table = {"alias": self.aliases, "related": self.related}.get(row["kind"], self.intents)
             table.setdefault(row["alias"], []).append(row["canonical"])
         self.meta = {row["key"]: row["value"] for row in await self._rows("SELECT key, value FROM meta")}
         self.fact_count = int(self.meta.get("fact_count", "0"))
