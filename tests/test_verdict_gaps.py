@@ -71,6 +71,8 @@ async def test_a_named_term_the_store_has_only_the_head_word_of_is_missing(searc
     ("question", "missing"),
     [
         ("What year did the FDA approve esketamine nasal spray?", ["the year"]),
+        # the year bonus lifts "a trial published in 2000" into the top three; it says nothing on approval
+        ("what year did the FDA approve spravato", ["the year"]),
         ("How much does one IV ketamine infusion cost in dollars?", ["dollars", "the price"]),
     ],
 )

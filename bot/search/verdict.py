@@ -50,6 +50,9 @@ MIN_KEY_LETTERS = 3  # "ur", "rn": chat words, not topics; "fog" is one
 TECHNICAL_LETTERS = 6  # a word no lexicon knows names a topic when it is this long ("naltrexone", "zofran")...
 TECHNICAL_RARITY = 6.0  # ... and rare or absent in English (short unknowns are chat words and typos)
 MIN_SCORE = 0.75
+# A fact stating the kind of answer asked for (a year, a price) answers only if it covers this share of
+# what the best fact covers of the question
+STATED_COVERAGE_SHARE = 0.5
 MIN_SIMILARITY = 0.17
 # A question of one or two ideas (verbs aside) that the best fact holds each of, in its words or through
 # aliases, needs no shared meaning: the model does not know brand names, abbreviations and much lay
@@ -226,9 +229,12 @@ def judge(
     # A short question's ideas: the best fact must hold each of them, through its words or an alias.
     named = len(ideas) <= SHORT_QUESTION_IDEAS and all(covered(g, fact_stems[:1], joined[:1]) for g in ideas)
     meant = best.similarity >= MIN_SIMILARITY or named
-    # "What year did the FDA approve it?": facts on the approval that give no year do not answer it.
+    # "What year did the FDA approve it?": facts on the approval that give no year do not answer it, nor
+    # does a fact that gives a year but little of the question (the answer-type bonus lifts such facts).
     asked = expected_answer(" ".join(typed))
-    if asked is not None and not any(states(asked, text) for text in texts):
+    if asked is not None and not any(
+        states(asked, h.fact.text) and h.coverage >= STATED_COVERAGE_SHARE * best.coverage for h in top
+    ):
         return False, [*not_covered, asked.value]
     answered = best.score >= MIN_SCORE and meant and (not not_covered or strong)
     return answered, not_covered
