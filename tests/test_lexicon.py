@@ -5,7 +5,17 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
-from bot.search.lexicon import TABLE, TAGGED_USES, is_non_topic, mostly_a_verb, relatives
+from bot.search.lexicon import (
+    PERTAINYMS,
+    SYNONYMS,
+    TABLE,
+    TAGGED_USES,
+    is_non_topic,
+    mostly_a_verb,
+    pertains_to,
+    relatives,
+    synonyms,
+)
 from bot.search.searcher import KNOWN_RELATED_CREDIT, RELATED_CREDIT, Searcher
 from bot.search.verdict import spelled_out
 from tests.conftest import ROOT
@@ -136,5 +146,40 @@ async def test_warm_up_loads_what_the_first_search_needs(searcher: Searcher) -> 
     from bot.search.warm import warm_up
 
     await warm_up(searcher)
-    tables = (embedding.encoder, lexicon._table, lexicon._non_topics, lexicon._tagged_uses)
-    assert [f.cache_info().currsize for f in tables] == [1, 1, 1, 1]
+    tables = (embedding.encoder, lexicon._read, lexicon._non_topics, lexicon._tagged_uses, lexicon._pertainyms)
+    assert [f.cache_info().currsize for f in tables] == [1, 2, 1, 1, 1]  # _read: relatives and synonyms
+
+
+SYNONYMS_SHA256 = "c18731b7c0fb8e2ac5b447791a92ab9d3c59ebe4b86711036d2b4a2b12cc2e56"
+PERTAINYMS_SHA256 = "94394c8f3613038af030123a5e5516c9d2c085d5ff2fca8732693ea545cb5e27"
+
+
+def test_the_synonyms_and_pertainyms_are_the_build_their_provenance_describes() -> None:
+    provenance = (ROOT / "bot" / "search" / "wordnet" / "PROVENANCE.md").read_text(encoding="utf-8")
+    for name, pinned in ((SYNONYMS, SYNONYMS_SHA256), (PERTAINYMS, PERTAINYMS_SHA256)):
+        data = resources.files("bot.search").joinpath("wordnet", name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == pinned
+        assert pinned in provenance
+
+
+def test_synonyms_are_the_same_idea_never_a_broader_one() -> None:
+    assert "false" in synonyms("fake") and "programme" in synonyms("programs")
+    assert synonyms("pregnancy") == ["gestation", "maternity"]  # not "state", its hypernym
+    assert synonyms("xyzzy") == []
+
+
+def test_an_adjective_about_an_organ_names_its_topic() -> None:
+    assert (pertains_to("renal"), pertains_to("hepatic"), pertains_to("emotional")) == ("kidney", "liver", None)
+
+
+async def test_a_synonym_in_a_top_fact_covers_a_word_and_a_relational_adjective_is_a_topic(searcher: Searcher) -> None:
+    # "program": the top facts say "plan" (WordNet: plan, program, programme), so the post is answered
+    post = (
+        "I have a borderline personality disorder diagnosis and got turned away from another program because"
+        " of it. Would a ketamine program like the Montreal one refuse me for that?"
+    )
+    result = await searcher.search(post, limit=5)
+    assert (result.answered, result.not_covered) == (True, [])
+    # "renal" is about the kidney, which no fact on dosing mentions
+    result = await searcher.search("ketamine dose adjustment in patients with renal impairment", limit=5)
+    assert (result.answered, result.not_covered) == (False, ["renal"])

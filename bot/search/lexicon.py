@@ -21,14 +21,28 @@ from bot.search.text import STOPWORDS, fts_tokens, stem
 TABLE = "relatives.tsv.gz"
 NON_TOPICS = "non_topics.txt"
 TAGGED_USES = "tagged_uses.tsv"
+SYNONYMS = "synonyms.tsv.gz"
+PERTAINYMS = "pertainyms.tsv"
 
 
-@lru_cache(maxsize=1)
-def _table() -> dict[str, str]:
-    """word → its relatives joined by "|" (split on lookup: the whole table stays about 20 MB)."""
-    raw = resources.files("bot.search").joinpath("wordnet", TABLE).read_bytes()
+@lru_cache(maxsize=2)
+def _read(name: str) -> dict[str, str]:
+    """word → its terms joined by "|" (split on lookup: a whole table stays about 20 MB)."""
+    raw = resources.files("bot.search").joinpath("wordnet", name).read_bytes()
     rows = gzip.decompress(raw).decode("utf-8").splitlines()
     return dict(row.split("\t", 1) for row in rows if "\t" in row)
+
+
+def _table() -> dict[str, str]:
+    return _read(TABLE)
+
+
+def synonyms(word: str) -> list[str]:
+    """The words of the same WordNet senses as `word` in any inflection ("program" → programme, plan;
+    "remedy" → cure, curative): the same idea in other words, never a broader one (`synonyms.tsv.gz`)."""
+    table = _read(SYNONYMS)
+    found = [term for form in lemmas(word) if form in table for term in table[form].split("|")]
+    return [t for t in dict.fromkeys(found) if t != word]
 
 
 def relatives(word: str, before: str | None = None) -> list[str]:
@@ -93,8 +107,21 @@ def mostly_a_verb(word: str) -> bool:
     return max((verb for _, verb in counts), default=0) > max((noun for noun, _ in counts), default=0)
 
 
+@lru_cache(maxsize=1)
+def _pertainyms() -> dict[str, str]:
+    rows = resources.files("bot.search").joinpath("wordnet", PERTAINYMS).read_text("utf-8").splitlines()
+    return dict(row.split("\t", 1) for row in rows if "\t" in row)
+
+
+def pertains_to(adjective: str) -> str | None:
+    """The noun an adjective's first WordNet sense pertains to ("renal" → kidney, "hepatic" → liver)."""
+    return _pertainyms().get(adjective)
+
+
 def warm_up() -> None:
     """Read the tables now (about 0.4 s) rather than during the first search."""
     _table()
+    _read(SYNONYMS)
+    _pertainyms()
     _non_topics()
     _tagged_uses()

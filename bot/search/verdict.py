@@ -18,7 +18,7 @@ from typing import Protocol
 
 from bot.facts.models import FactRecord
 from bot.search.answer_type import expected_answer, states
-from bot.search.lexicon import is_compound, is_non_topic, mostly_a_verb
+from bot.search.lexicon import is_compound, is_non_topic, mostly_a_verb, pertains_to, synonyms
 from bot.search.ranking import Group
 from bot.search.spelling import english_rarity, is_english, lemmas, noun_lemmas, parts_of_speech
 from bot.search.text import STOPWORDS, stem, stems_of
@@ -121,6 +121,9 @@ def is_activity(word: str) -> bool:
 def _names_a_topic(word: str, abbreviations: frozenset[str], key_rarity: float = KEY_RARITY) -> bool:
     if word in abbreviations or is_activity(word):
         return True
+    noun = pertains_to(word)
+    if noun and _names_a_topic(noun, frozenset(), key_rarity):
+        return True  # "renal" is about the kidney, "hepatic" about the liver: a topic, as its noun is
     readings = parts_of_speech(word)
     if readings:
         # the base form's rarity: "problems" is as generic as "problem"
@@ -173,6 +176,11 @@ def covered(
         return True
     if " " not in typed and typed.isalpha() and stems_begin_one_another(stem(typed), fact_stems):
         return True
+    if " " not in typed and any(
+        len(words) == 1 and any(stem(words[0]) in stems for stems in fact_stems)
+        for words in (synonym.split() for synonym in synonyms(typed))
+    ):
+        return True  # a synonym ("programme" for "program"), never a broader word ("pregnancy" → state)
     for seq in group.stem_sequences(own=True):
         if len(seq) == 1 and any(seq[0] in stems for stems in fact_stems):
             return True
