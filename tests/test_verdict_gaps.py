@@ -13,8 +13,11 @@ import pytest
 
 from bot.facts.datafiles import load_aliases
 from bot.search.answer_type import AnswerType, expected_answer, states
-from bot.search.lexicon import is_compound
+from bot.search.lexicon import is_compound, synonyms
+from bot.search.ranking import Group
 from bot.search.searcher import Searcher
+from bot.search.text import stem
+from bot.search.verdict import covered
 from tests.conftest import DATA_DIR
 
 
@@ -107,3 +110,13 @@ def test_a_fact_states_a_price_as_a_sum_of_money() -> None:
     assert states(AnswerType.PRICE, "priced at 500 dollars a session")
     assert not states(AnswerType.PRICE, "the cost-effectiveness of esketamine nasal spray")
     assert not states(AnswerType.PRICE, "0.5 mg per kg over 40 minutes")
+
+
+def test_a_related_topic_is_judged_by_its_own_words_never_by_a_synonym() -> None:
+    # WordNet's "insurance" is also a "policy"; a fact on drug policy says nothing on insurance
+    assert "policy" in synonyms("insurance")
+    policy = [{stem("policy"), stem("drug")}]
+    related = Group("insurance", ["insurance", "cost"], 1.0, "related", related=1)
+    assert not covered(related, policy, [" polici drug "])
+    word = Group("insurance", ["insurance"])
+    assert covered(word, policy, [" polici drug "])  # an ordinary word is covered by its synonym

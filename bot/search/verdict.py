@@ -176,9 +176,13 @@ def covered(
         return True
     if " " not in typed and typed.isalpha() and stems_begin_one_another(stem(typed), fact_stems):
         return True
-    if " " not in typed and any(
-        len(words) == 1 and any(stem(words[0]) in stems for stems in fact_stems)
-        for words in (synonym.split() for synonym in synonyms(typed))
+    if (
+        " " not in typed
+        and group.kind != "related"
+        and any(
+            len(words) == 1 and any(stem(words[0]) in stems for stems in fact_stems)
+            for words in (synonym.split() for synonym in synonyms(typed))
+        )
     ):
         return True  # a synonym ("programme" for "program"), never a broader word ("pregnancy" → state)
     for seq in group.stem_sequences(own=True):
