@@ -151,7 +151,7 @@ async def test_warm_up_loads_what_the_first_search_needs(searcher: Searcher) -> 
 
 
 SYNONYMS_SHA256 = "c18731b7c0fb8e2ac5b447791a92ab9d3c59ebe4b86711036d2b4a2b12cc2e56"
-PERTAINYMS_SHA256 = "94394c8f3613038af030123a5e5516c9d2c085d5ff2fca8732693ea545cb5e27"
+PERTAINYMS_SHA256 = "c574f8acfba3d56ccb433b251894a4df4d1f5d850c1d966eb5732a9a42cd3f08"
 
 
 def test_the_synonyms_and_pertainyms_are_the_build_their_provenance_describes() -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 SENSES = 2
@@ -61,17 +62,29 @@ def read_synsets(folder: Path, part: str) -> dict[str, tuple[list[str], list[tup
     return synsets  # type: ignore[return-value]
 
 
-def relatives(folder: Path) -> dict[str, list[str]]:
-    synsets = {part: read_synsets(folder, part) for part in PARTS}
+Synsets = dict[str, dict[str, tuple[list[str], list[tuple[str, str, str]]]]]  # part → offset → synset
+
+
+def read_all_synsets(folder: Path) -> Synsets:
+    return {part: read_synsets(folder, part) for part in PARTS}
+
+
+def index_senses(folder: Path, part: str) -> Iterator[tuple[str, list[str]]]:
+    """(lemma, its synset offsets, most frequent sense first) for each lemma of one `index.*` file;
+    WordNet's underscores become spaces ("street_drug" → "street drug")."""
+    for line in (folder / f"index.{part}").read_text(encoding="latin-1").splitlines():
+        if line.startswith("  ") or not line.strip():
+            continue  # the licence header
+        fields = line.split()
+        yield fields[0].replace("_", " "), fields[-int(fields[2]) :]
+
+
+def relatives(folder: Path, synsets: Synsets) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for part in PARTS:
-        for line in (folder / f"index.{part}").read_text(encoding="latin-1").splitlines():
-            if line.startswith("  ") or not line.strip():
-                continue
-            fields = line.split()
-            lemma = fields[0].replace("_", " ")
+        for lemma, offsets in index_senses(folder, part):
             found = out.setdefault(lemma, [])
-            for offset in fields[-int(fields[2]) :][:SENSES]:
+            for offset in offsets[:SENSES]:
                 words, pointers = synsets[part][offset]
                 if lemma not in words:
                     continue  # a name ("Paris", "Ecstasy"): people's words are not names
@@ -88,18 +101,13 @@ def relatives(folder: Path) -> dict[str, list[str]]:
     }
 
 
-def synonyms(folder: Path) -> dict[str, list[str]]:
+def synonyms(folder: Path, synsets: Synsets) -> dict[str, list[str]]:
     """Each lemma's synonyms: the other words of its first `SENSES` senses' synsets, names left out
     ("programme" for "program", "cure" for "remedy"): the same idea in other words, never a broader one."""
-    synsets = {part: read_synsets(folder, part) for part in PARTS}
     out: dict[str, list[str]] = {}
     for part in PARTS:
-        for line in (folder / f"index.{part}").read_text(encoding="latin-1").splitlines():
-            if line.startswith("  ") or not line.strip():
-                continue
-            fields = line.split()
-            lemma = fields[0].replace("_", " ")
-            for offset in fields[-int(fields[2]) :][:SENSES]:
+        for lemma, offsets in index_senses(folder, part):
+            for offset in offsets[:SENSES]:
                 words, _ = synsets[part][offset]
                 if lemma in words:
                     out.setdefault(lemma, []).extend(words)
@@ -110,20 +118,15 @@ def synonyms(folder: Path) -> dict[str, list[str]]:
     }
 
 
-def pertainyms(folder: Path) -> dict[str, str]:
-    """Adjectives whose first sense pertains to a noun ("renal" → kidney, "hepatic" → liver), from the
-    pertainym pointers ("\\") of `data.adj`: such an adjective names its noun's topic."""
-    nouns = read_synsets(folder, "noun")
-    adjectives = read_synsets(folder, "adj")
+def pertainyms(folder: Path, synsets: Synsets) -> dict[str, str]:
+    """Single-word adjectives whose first sense pertains to a noun ("renal" → kidney, "hepatic" → liver),
+    from the pertainym pointers ("\\") of `data.adj`: such an adjective names its noun's topic."""
     out = {}
-    for line in (folder / "index.adj").read_text(encoding="latin-1").splitlines():
-        if line.startswith("  ") or not line.strip():
-            continue
-        fields = line.split()
-        _, pointers = adjectives[fields[-int(fields[2])]]
-        noun = next((nouns[target][0][0] for symbol, target, part in pointers if symbol == "\\" and part == "n"), "")
-        if noun and noun.islower() and noun != fields[0]:
-            out[fields[0]] = noun
+    for adjective, offsets in index_senses(folder, "adj"):
+        _, pointers = synsets["adj"][offsets[0]]
+        noun = next((synsets["noun"][t][0][0] for symbol, t, part in pointers if symbol == "\\" and part == "n"), "")
+        if " " not in adjective and noun and noun.islower() and noun != adjective:
+            out[adjective] = noun
     return out
 
 
@@ -169,12 +172,13 @@ def main(source: str, target: str) -> None:
     uses = sorted(tagged_uses(Path(source)).items())
     (folder / TAGGED_USES).write_text("".join(f"{w}\t{n}\t{v}\n" for w, (n, v) in uses), encoding="utf-8")
     (folder / NON_TOPICS).write_text("".join(f"{w}\n" for w in non_topics(Path(source))), encoding="utf-8")
-    about = sorted(pertainyms(Path(source)).items())
+    synsets = read_all_synsets(Path(source))
+    about = sorted(pertainyms(Path(source), synsets).items())
     (folder / PERTAINYMS).write_text("".join(f"{a}\t{n}\n" for a, n in about), encoding="utf-8")
-    same = synonyms(Path(source))
+    same = synonyms(Path(source), synsets)
     _write_gzip(folder / SYNONYMS, same)
     print(f"{len(same)} words, {sum(len(t) for t in same.values())} synonyms → {folder / SYNONYMS}")
-    table = relatives(Path(source))
+    table = relatives(Path(source), synsets)
     _write_gzip(Path(target), table)
     print(f"{len(table)} words, {sum(len(t) for t in table.values())} relatives → {target}")
 
