@@ -103,9 +103,9 @@ class FactStore:
         await self._conn.close()
 
     async def _load(self) -> None:
+        tables = {"alias": self.aliases, "related": self.related, "intent": self.intents}
         for row in await self._rows("SELECT alias, canonical, kind FROM aliases ORDER BY rowid"):
-            table = {"alias": self.aliases, "related": self.related}.get(row["kind"], self.intents)
-            table.setdefault(row["alias"], []).append(row["canonical"])
+            tables.get(row["kind"], self.intents).setdefault(row["alias"], []).append(row["canonical"])
         self.meta = {row["key"]: row["value"] for row in await self._rows("SELECT key, value FROM meta")}
         self.fact_count = int(self.meta.get("fact_count", "0"))
         self.compare_config: dict[str, Any] = json.loads(self.meta.get("compare", "{}"))

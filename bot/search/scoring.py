@@ -6,7 +6,7 @@ fact nearest in meaning.
 from __future__ import annotations
 
 from bot.facts.store import FactStore, FactText
-from bot.search.answer_type import ANSWER_TYPE_BONUS, expected_answer, states
+from bot.search.answer_type import ANSWER_TYPE_BONUS, AnswerType, states
 from bot.search.dense import Semantic
 
 # The fact nearest in meaning is always among this many first results when the facts' own words
@@ -36,11 +36,11 @@ def keep_nearest(
 
 
 async def reward_answer_type(
-    store: FactStore, scored: dict[int, tuple[float, float, float]], words: list[str]
+    store: FactStore, scored: dict[int, tuple[float, float, float]], answer: AnswerType | None
 ) -> dict[int, tuple[float, float, float]]:
-    """`ANSWER_TYPE_BONUS` for the facts that state the kind of answer the question (`words`) asks for:
-    a year for "when was …", a country for "which country …" (`bot.search.answer_type`)."""
-    answer = expected_answer(" ".join(words))
+    """`ANSWER_TYPE_BONUS` for the facts that state the kind of answer the question asks for: a year
+    for "when was …", a country for "which country …", a sum for "how much does … cost"
+    (`bot.search.answer_type`)."""
     if answer is None or not scored:
         return scored
     stating = {row.rowid for row in await store.fact_texts(list(scored)) if states(answer, row.text)}

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.facts.store import FactStore, RowidRange
+from bot.search.answer_type import expected_answer
 from bot.search.dense import DenseIndex, Semantic
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.lexicon import relatives_used
@@ -229,7 +230,8 @@ class Searcher:
         if not any(g.kind not in SOFT_KINDS for g in found):
             # Nothing the store's words know: only a clear match in meaning counts ("xyzzy" finds nothing).
             scored = {r: v for r, v in scored.items() if v[2] >= SEMANTIC_ONLY_MIN}
-        scored = await reward_answer_type(self.store, scored, typed)
+        asked = expected_answer(" ".join(typed))
+        scored = await reward_answer_type(self.store, scored, asked)
         best = sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
         if sims is not None and own_coverage < NEAREST_BELOW_COVERAGE:
             best = keep_nearest(best, scored, sims)
@@ -239,7 +241,7 @@ class Searcher:
             for rowid, (score, coverage, similarity) in best
             if rowid in facts
         ]
-        result.answered, result.not_covered = judge(result.hits, groups, focused.abbreviations, verbs, typed)
+        result.answered, result.not_covered = judge(result.hits, groups, focused.abbreviations, verbs, typed, asked)
         if not result.hits:
             result.suggestions = self.suggest([g.typed for g in groups])
         return result

@@ -17,7 +17,7 @@ from itertools import pairwise, takewhile
 from typing import Protocol
 
 from bot.facts.models import FactRecord
-from bot.search.answer_type import expected_answer, states
+from bot.search.answer_type import AnswerType, states
 from bot.search.lexicon import is_compound, is_non_topic, mostly_a_verb, pertains_to, synonyms
 from bot.search.ranking import Group
 from bot.search.spelling import english_rarity, is_english, lemmas, noun_lemmas, parts_of_speech
@@ -210,8 +210,10 @@ def judge(
     abbreviations: frozenset[str] = frozenset(),
     verbs: frozenset[str] = frozenset(),
     typed: Sequence[str] = (),
+    asked: AnswerType | None = None,
 ) -> tuple[bool, list[str]]:
-    """(answered, not_covered) from the best hits and the query's ideas (`typed`: the question's words)."""
+    """(answered, not_covered) from the best hits and the query's ideas (`typed`: the question's words;
+    `asked`: the kind of answer they ask for, `bot.search.answer_type.expected_answer`)."""
     top = hits[:TOP_FACTS]
     stems = [stems_of(h.fact.text) for h in top]
     fact_stems = [set(s) for s in stems]
@@ -243,7 +245,6 @@ def judge(
     meant = best.similarity >= MIN_SIMILARITY or named
     # "What year did the FDA approve it?": facts on the approval that give no year do not answer it, nor
     # does a fact that gives a year but little of the question (the answer-type bonus lifts such facts).
-    asked = expected_answer(" ".join(typed))
     if asked is not None and not any(
         states(asked, h.fact.text) and h.coverage >= STATED_COVERAGE_SHARE * best.coverage for h in top
     ):
