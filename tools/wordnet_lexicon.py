@@ -145,13 +145,11 @@ def non_topics(folder: Path) -> list[str]:
         if not line.startswith("  ") and line.strip():
             fields = line.split()
             files[fields[0]] = int(fields[1])
-    words = []
-    for line in (folder / "index.noun").read_text(encoding="latin-1").splitlines():
-        if not line.startswith("  ") and line.strip():
-            fields = line.split()
-            if "_" not in fields[0] and files[fields[-int(fields[2])]] in NON_TOPIC_FILES:
-                words.append(fields[0])
-    return sorted(words)
+    return sorted(
+        noun
+        for noun, offsets in index_senses(folder, "noun")
+        if " " not in noun and files[offsets[0]] in NON_TOPIC_FILES
+    )
 
 
 def tagged_uses(folder: Path) -> dict[str, tuple[int, int]]:
