@@ -10,8 +10,9 @@ plus a few tiny ones, as in the seed.
 
 A corpus directory is a complete `data/` directory: `concepts/*.txt` (the real ketamine page plus
 generated pages) and copies of the real `aliases.toml`, `papers.toml`, `protocols.toml`,
-`compare.toml`, so every real query and command works on it. Generation is single-threaded,
-seeded per page (`random.Random(f"{seed}:{page}")`), and writes each page with one buffered write.
+`compare.toml` and `questions.toml` (refreshed on every run, so a cached corpus has the current ones), so
+every real query and command works on it (the questions of the real page's facts included). Generation
+is single-threaded, seeded per page (`random.Random(f"{seed}:{page}")`), and writes each page with one buffered write.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ OUT_DIR = ROOT / "bench" / "out"
 # Bump when the generated text changes, so cached corpora are regenerated.
 GENERATOR_VERSION = 1
 DEFAULT_SEED = 20240601
-DATA_FILES = ("aliases.toml", "papers.toml", "protocols.toml", "compare.toml")
+DATA_FILES = ("aliases.toml", "papers.toml", "protocols.toml", "compare.toml", "questions.toml")
 
 # Token kinds.
 PLAIN, NUMBER, YEAR, SUBSTANCE, SURNAME, WORD = range(6)
@@ -626,9 +627,7 @@ def generate_corpus(target: Path, facts: int, seed: int = DEFAULT_SEED) -> Corpu
         shutil.rmtree(target)
     concepts = target / "concepts"
     concepts.mkdir(parents=True)
-    for name in DATA_FILES:
-        if (DATA_DIR / name).exists():
-            shutil.copyfile(DATA_DIR / name, target / name)
+    copy_data_files(target)
     shutil.copyfile(SEED_PAGE, concepts / SEED_PAGE.name)
     generator = Generator(seed)
     names = concept_names(seed)
@@ -671,6 +670,13 @@ def generate_corpus(target: Path, facts: int, seed: int = DEFAULT_SEED) -> Corpu
     return info
 
 
+def copy_data_files(target: Path) -> None:
+    """The real data files beside the generated pages (the current ones, also into a cached corpus)."""
+    for name in DATA_FILES:
+        if (DATA_DIR / name).exists():
+            shutil.copyfile(DATA_DIR / name, target / name)
+
+
 def cached_corpus(facts: int, seed: int = DEFAULT_SEED, root: Path = OUT_DIR) -> CorpusInfo | None:
     """The corpus already generated for this size, seed and generator version, if complete."""
     target = corpus_dir(facts, seed, root)
@@ -693,4 +699,8 @@ def cached_corpus(facts: int, seed: int = DEFAULT_SEED, root: Path = OUT_DIR) ->
 
 def ensure_corpus(facts: int, seed: int = DEFAULT_SEED, root: Path = OUT_DIR) -> CorpusInfo:
     """The cached corpus for this size and seed, generated when missing or incomplete."""
-    return cached_corpus(facts, seed, root) or generate_corpus(corpus_dir(facts, seed, root), facts, seed)
+    cached = cached_corpus(facts, seed, root)
+    if cached is None:
+        return generate_corpus(corpus_dir(facts, seed, root), facts, seed)
+    copy_data_files(cached.path)
+    return cached

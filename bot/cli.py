@@ -143,10 +143,19 @@ def _print_report(report: BuildReport, verb: str) -> None:
     print("  types   " + ", ".join(f"{t} {n}" for t, n in report.facts_by_type.items()))
     print(
         f"  also    {report.citations} overview citations, {report.perspectives} perspectives, "
-        f"{report.aliases} alias terms, {report.protocols} protocols, {report.papers} papers"
+        f"{report.aliases} alias terms, {report.protocols} protocols, {report.papers} papers, "
+        f"{report.questions} questions"
     )
+    if report.questions_orphaned:
+        print(
+            f"  warning questions.toml lists {len(report.questions_orphaned)} fact id(s) no fact has "
+            f"(edited or removed facts; their questions are skipped): {', '.join(report.questions_orphaned[:10])}"
+        )
     if report.embedded or report.embeddings_cached:
-        print(f"  vectors {report.embedded} facts embedded, {report.embeddings_cached} from the cache")
+        print(
+            f"  vectors {report.embedded} facts embedded, {report.embeddings_cached} from the cache; "
+            f"{report.questions_embedded} questions embedded"
+        )
 
 
 def _ingest(settings: Settings, *, check: bool) -> int:

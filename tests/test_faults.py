@@ -157,10 +157,11 @@ class Locker:
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MB tmpfs mounted for the test (root only); skipped with the reason when mounting is impossible."""
+    """A 16 MB tmpfs (the built fact database is about 8 MB) mounted for the test (root only); skipped with
+    the reason when mounting is impossible."""
     mount = tmp_path / "tiny"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN): {done.stderr!r}")
     try:

@@ -15,7 +15,7 @@ from bot.facts.concept_page import FACT_TYPES
 from bot.facts.errors import ParseError
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
@@ -35,7 +35,7 @@ def _str_list(path: Path, where: str, value: object) -> list[str]:
 
 def load_aliases(path: Path) -> list[tuple[str, str, str]]:
     """(alias, canonical, kind) rows from `[aliases]`, `[intents]` and `[related]`."""
-    data = _read(path)
+    data = read_toml(path)
     rows: list[tuple[str, str, str]] = []
     for kind, table in (("alias", "aliases"), ("intent", "intents"), ("related", "related")):
         section = data.get(table, {})
@@ -88,7 +88,7 @@ def _year(path: Path, index: int, value: object) -> int:
 
 def load_papers(path: Path) -> list[dict[str, Any]]:
     """`[[paper]]` entries with title, authors, journal, year, doi, tags, summary, match."""
-    papers = _read(path).get("paper", [])
+    papers = read_toml(path).get("paper", [])
     if not isinstance(papers, list) or not all(isinstance(p, dict) for p in papers):
         raise ParseError(path, 1, "`paper` must be an array of tables: one [[paper]] header per paper")
     out = []
@@ -126,7 +126,7 @@ def _fact_types(path: Path, where: str, value: object) -> list[str]:
 
 def load_protocols(path: Path) -> list[dict[str, Any]]:
     """`[[protocol]]` entries: key, name, aliases, description, scope, stages.<stage> selectors."""
-    protocols = _read(path).get("protocol", [])
+    protocols = read_toml(path).get("protocol", [])
     out = []
     seen: set[str] = set()
     for i, proto in enumerate(protocols):
@@ -164,7 +164,7 @@ def load_protocols(path: Path) -> list[dict[str, Any]]:
 
 def load_compare(path: Path) -> dict[str, Any]:
     """`[[group]]` (key, title, terms) and `[markers]` (similar, different) for /compare."""
-    data = _read(path)
+    data = read_toml(path)
     groups = []
     for i, group in enumerate(data.get("group", [])):
         where = f"[[group]] #{i + 1}"

@@ -28,11 +28,12 @@ from bot.facts.concept_page import ConceptPage, parse_file
 from bot.facts.datafiles import load_aliases, load_compare, load_papers, load_protocols
 from bot.facts.errors import ParseError
 from bot.facts.imported import insert_tiers, load_source_pages, merge_papers, paper_values, unclaimed, with_sources
+from bot.facts.questions import insert_question_vectors, insert_questions, load_questions
 from bot.facts.tiers import load_tiers
 from bot.facts.vector_index import MEMORY_VECTORS, ensure_index, remove_stale
 
 # Bump when the schema or the derived tables change, so existing databases get rebuilt.
-BUILD_VERSION = "7"  # 7: one-bit vector index (an older store is rebuilt, never read with it)
+BUILD_VERSION = "8"  # 8: questions per fact (an older store is rebuilt, never read with it)
 # Above this many facts, the typo-correction vocabulary is built from an even sample of facts.
 VOCABULARY_SAMPLE_LIMIT = 200_000
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -55,6 +56,9 @@ class BuildReport:
     papers: int = 0
     embedded: int = 0  # facts embedded by this build
     embeddings_cached: int = 0  # facts whose vector came from the cache
+    questions: int = 0  # questions per fact (data/questions.toml) stored
+    questions_embedded: int = 0
+    questions_orphaned: list[str] = field(default_factory=list)  # ids in questions.toml no fact has
 
     @property
     def total_facts(self) -> int:
@@ -184,9 +188,8 @@ def build_database(
                     report.embedded, report.embeddings_cached = vectors_module.insert_vectors(
                         conn, cache, encode, progress=progress, previous=db_path
                     )
-                    conn.execute(
-                        "INSERT INTO meta(key, value) VALUES ('embedding_model', ?)", (embedding.MODEL_ID,)
-                    )
+                    report.questions_embedded = insert_question_vectors(conn, cache, encode)
+                    conn.execute("INSERT INTO meta(key, value) VALUES ('embedding_model', ?)", (embedding.MODEL_ID,))
                     if large:
                         index = ensure_index(conn, db_path)
                         conn.execute("INSERT INTO meta(key, value) VALUES ('vector_index', ?)", (index,))
@@ -217,6 +220,7 @@ def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildR
     papers = load_papers(data_dir / "papers.toml")
     protocols = load_protocols(data_dir / "protocols.toml")
     compare = load_compare(data_dir / "compare.toml")
+    questions = load_questions(data_dir / "questions.toml")
     tiers = load_tiers(data_dir / "tiers.toml")
     imported = load_source_pages(data_dir, tiers)
     cards = [card for found in imported.values() for card in found if card.is_paper]
@@ -260,6 +264,8 @@ def _build_into(conn: sqlite3.Connection, data_dir: Path, digest: str) -> BuildR
                 ),
             )
         _check_pinned_fact_ids(conn, data_dir, protocols)
+        report.questions_orphaned = insert_questions(conn, questions)
+        report.questions = conn.execute("SELECT count(*) FROM fact_questions").fetchone()[0]
         conn.execute("INSERT INTO facts_fts(facts_fts) VALUES ('rebuild')")
         conn.execute("INSERT INTO sources_fts(sources_fts) VALUES ('rebuild')")
         conn.execute("INSERT INTO term_stats(term, docs) SELECT term, doc FROM facts_vocab")

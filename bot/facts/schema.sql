@@ -141,3 +141,16 @@ CREATE TABLE fact_vectors (
     rowid  INTEGER PRIMARY KEY,
     vector BLOB NOT NULL
 );
+
+-- Questions members ask that a fact answers (data/questions.toml): search data only, never shown.
+CREATE TABLE fact_questions (
+    rowid      INTEGER PRIMARY KEY,
+    fact_rowid INTEGER NOT NULL REFERENCES facts(rowid),
+    text       TEXT NOT NULL
+);
+
+-- One vector per question, made like a fact's (search widens a fact's similarity by its best question's).
+CREATE TABLE question_vectors (
+    rowid  INTEGER PRIMARY KEY REFERENCES fact_questions(rowid),
+    vector BLOB NOT NULL
+);

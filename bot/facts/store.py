@@ -28,6 +28,7 @@ from bot.facts.models import (
     SourceRecord,
     TierRecord,
 )
+from bot.facts.rows import fact_record, source_record
 from bot.facts.vector_index import MEMORY_VECTORS
 
 _FACT_COLUMNS = """
@@ -78,6 +79,9 @@ class FactStore:
         self.vector_rowids: npt.NDArray[np.int64] | None = None
         self.vectors: embedding.Vectors | None = None
         self.vector_index: Any = None  # usearch index view on large stores (`bot.facts.vector_index`)
+        # Questions per fact (`bot.facts.questions`), in memory at any store size: curated, so few.
+        self.question_owners: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)  # fact rowid of each row
+        self.question_vectors: embedding.Vectors = embedding.from_blobs([])
 
     @classmethod
     async def open(cls, path: Path) -> FactStore:
@@ -114,12 +118,18 @@ class FactStore:
         await self._load_vectors()
 
     async def _load_vectors(self) -> None:
-        """Fact vectors in memory (row i is fact `vector_rowids[i]`) for exact cosine search.
+        """Fact vectors in memory (row i is fact `vector_rowids[i]`) for exact cosine search, and the
+        vectors of the questions per fact (row i asks for fact `question_owners[i]`).
 
         Stores above `MEMORY_VECTORS` facts keep theirs on disk and open their approximate index instead.
         """
         if self.meta.get("embedding_model") != embedding.MODEL_ID:
             return
+        rows = await self._rows(
+            "SELECT q.fact_rowid, v.vector FROM fact_questions q JOIN question_vectors v USING (rowid) ORDER BY rowid"
+        )
+        self.question_owners = np.array([r["fact_rowid"] for r in rows], dtype=np.int64)
+        self.question_vectors = embedding.from_blobs([r["vector"] for r in rows])
         if self.fact_count > MEMORY_VECTORS:
             name = self.meta.get("vector_index")
             if name and (self.path.parent / name).exists():
@@ -220,7 +230,7 @@ class FactStore:
 
     async def facts_by_rowid(self, rowids: Sequence[int]) -> dict[int, FactRecord]:
         rows = await self._rows_in(f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.rowid IN ({{marks}})", rowids)
-        return {row["rowid"]: _fact(row) for row in rows}
+        return {row["rowid"]: fact_record(row) for row in rows}
 
     async def vectors_of(self, rowids: Sequence[int]) -> dict[int, embedding.Vectors]:
         """Stored vectors of some facts (large stores, where they are not all in memory)."""
@@ -229,7 +239,7 @@ class FactStore:
 
     async def fact(self, fact_id: str) -> FactRecord | None:
         rows = await self._rows(f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.id = ?", (fact_id.strip().lower(),))
-        return _fact(rows[0]) if rows else None
+        return fact_record(rows[0]) if rows else None
 
     async def fact_ids_like(self, prefix: str, limit: int = 25) -> list[str]:
         """Fact ids starting with `prefix` (for autocomplete of `/fact id:`)."""
@@ -243,7 +253,7 @@ class FactStore:
         rows = await self._rows(
             f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.source_id = ? ORDER BY f.position", (source_id,)
         )
-        return [_fact(row) for row in rows]
+        return [fact_record(row) for row in rows]
 
     async def source_type_mix(self, source_id: int) -> dict[str, int]:
         rows = await self._rows(
@@ -270,7 +280,7 @@ class FactStore:
             "ORDER BY bm25(sources_fts, 4.0, 1.0, 1.0, 1.0), s.declared_count DESC LIMIT ?",
             (match, limit),
         )
-        return [_source(row) for row in rows]
+        return [source_record(row) for row in rows]
 
     async def sources(self, limit: int | None = None) -> list[SourceRecord]:
         rows = await self._rows(
@@ -278,7 +288,7 @@ class FactStore:
             "ORDER BY s.declared_count DESC, s.id LIMIT ?",
             (limit if limit is not None else -1,),
         )
-        return [_source(row) for row in rows]
+        return [source_record(row) for row in rows]
 
     async def concept_names(self) -> list[str]:
         return [row["name"] for row in await self._rows("SELECT name FROM concepts ORDER BY name")]
@@ -314,7 +324,7 @@ class FactStore:
     async def facts(self, fact_ids: Sequence[str]) -> dict[str, FactRecord]:
         ids = list(dict.fromkeys(fact_ids))
         rows = await self._rows_in(f"SELECT {_FACT_COLUMNS} FROM {_FACT_FROM} WHERE f.id IN ({{marks}})", ids)
-        return {row["id"]: _fact(row) for row in rows}
+        return {row["id"]: fact_record(row) for row in rows}
 
     async def papers(self) -> list[PaperRecord]:
         return [
@@ -368,33 +378,3 @@ class FactStore:
 def _within(span: RowidRange | None) -> tuple[str, tuple[int, ...]]:
     """The SQL (and parameters) that keep an FTS5 match inside a rowid range."""
     return (" AND rowid BETWEEN ? AND ?", span) if span else ("", ())
-
-
-def _source(row: sqlite3.Row) -> SourceRecord:
-    return SourceRecord(
-        id=row["source_id"],
-        title=row["title"],
-        domain=row["domain"],
-        publisher=row["publisher"],
-        authors=tuple(json.loads(row["authors"])),
-        date=row["date"],
-        fact_count=row["declared_count"],
-        concept=row["concept"],
-        tier=TierRecord(
-            row["tier"], row["tier_rank"], row["badge"], row["tier_label"], row["tier_short"], row["meaning"]
-        ),
-        link=row["url"],
-    )
-
-
-def _fact(row: sqlite3.Row) -> FactRecord:
-    return FactRecord(
-        rowid=row["rowid"],
-        id=row["id"],
-        type=row["type"],
-        text=row["text"],
-        source=_source(row),
-        concept=row["concept"],
-        position=row["position"],
-        section=row["section"],
-    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.facts.datafiles import _read, entry_line
+from bot.facts.datafiles import entry_line, read_toml
 from bot.facts.errors import ParseError
 from bot.facts.models import UNRATED_TIER, TierRecord
 
@@ -51,7 +51,7 @@ class Tiers:
 
 
 def load_tiers(path: Path) -> Tiers:
-    data = _read(path)
+    data = read_toml(path)
     if not data:
         return Tiers((UNRATED,), UNRATED.key)
     tiers: list[TierRecord] = []

@@ -97,25 +97,32 @@ def insert_vectors(
         progress(done, total)
     # facts the previous database did not provide
     for rows in rowid_chunks(conn, "text", "facts f", where=_NO_VECTOR):
-        keys = [text_key(text) for _, text in rows]
-        known = dict(_lookup(cache, keys))
-        missing = [i for i, k in enumerate(keys) if k not in known]
-        if missing:
-            vectors = encode([rows[i][1] for i in missing])
-            fresh = {keys[i]: embedding.to_blob(vectors[n]) for n, i in enumerate(missing)}
-            with cache:
-                cache.executemany("INSERT OR REPLACE INTO vectors(key, vector) VALUES (?, ?)", fresh.items())
-            known.update(fresh)
+        blobs, fresh = cached_vectors(cache, [text for _, text in rows], encode)
         conn.executemany(
             "INSERT INTO fact_vectors(rowid, vector) VALUES (?, ?)",
-            [(rowid, known[k]) for (rowid, _), k in zip(rows, keys, strict=True)],
+            [(rowid, blob) for (rowid, _), blob in zip(rows, blobs, strict=True)],
         )
-        embedded += len(missing)
-        cached += len(rows) - len(missing)
+        embedded += fresh
+        cached += len(rows) - fresh
         done += len(rows)
         if progress:
             progress(done, total)
     return embedded, cached
+
+
+def cached_vectors(cache: sqlite3.Connection, texts: Sequence[str], encode: Encode) -> tuple[list[bytes], int]:
+    """The vector of each text (as stored), from the cache or embedded now and added to it; and how
+    many were embedded now."""
+    keys = [text_key(text) for text in texts]
+    known = dict(_lookup(cache, keys))
+    missing = [i for i, k in enumerate(keys) if k not in known]
+    if missing:
+        vectors = encode([texts[i] for i in missing])
+        fresh = {keys[i]: embedding.to_blob(vectors[n]) for n, i in enumerate(missing)}
+        with cache:
+            cache.executemany("INSERT OR REPLACE INTO vectors(key, vector) VALUES (?, ?)", fresh.items())
+        known.update(fresh)
+    return [known[k] for k in keys], len(missing)
 
 
 def _lookup(cache: sqlite3.Connection, keys: list[bytes]) -> Iterator[tuple[bytes, bytes]]:

@@ -27,7 +27,7 @@ def keep_nearest(
     bury the one fact the model reads it as. Lists shorter than the slot keep the combined order."""
     if len(best) < NEAREST_SLOT or not sims.near:
         return best
-    nearest = sims.near[0][0]
+    nearest = max(sims.near, key=lambda near: near[1])[0]  # by its own words' cosine, not its questions'
     if nearest not in scored or any(rowid == nearest for rowid, _ in best[:NEAREST_SLOT]):
         return best
     kept = [item for item in best if item[0] != nearest]

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from bot.facts.store import FactStore, RowidRange
 from bot.search.answer_type import expected_answer
-from bot.search.dense import DenseIndex, Semantic
+from bot.search.dense import DenseIndex, Semantic, widened
 from bot.search.focus import SCAN_CHARS, focus, head_and_tail
 from bot.search.lexicon import relatives_used
 from bot.search.ranking import Group, Plan, known_share, match, pool_bm25, quiet_words
@@ -292,7 +292,8 @@ class Searcher:
         typed: list[str],
         own_coverage: float,
     ) -> dict[int, tuple[float, float, float]]:
-        """Add semantic evidence: the nearest facts join the pool, every fact gains `SEMANTIC_WEIGHT` × cosine."""
+        """Add semantic evidence: the nearest facts join the pool, every fact gains `SEMANTIC_WEIGHT` × its
+        similarity (its cosine, `widened` by its questions)."""
         extra = [rowid for rowid, _ in sims.near if rowid not in scored]
         fused = dict(scored)
         if extra:
@@ -306,7 +307,7 @@ class Searcher:
         weight = SEMANTIC_WEIGHT + (SEMANTIC_WEIGHT_UNCOVERED - SEMANTIC_WEIGHT) * (1.0 - own_coverage)
         similarities = await self.dense.similarities(sims, list(fused))
         for rowid, (score, coverage, factor) in fused.items():
-            similarity = similarities.get(rowid, 0.0)
+            similarity = widened(similarities.get(rowid, 0.0), sims.asked.get(rowid), 1.0 - own_coverage)
             fused[rowid] = ((score + weight * similarity) * factor, coverage, similarity)
         return fused
 
