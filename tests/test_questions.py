@@ -16,6 +16,7 @@ from bot.facts.errors import ParseError
 from bot.facts.ingest import build_database, check_data
 from bot.facts.questions import MAX_QUESTION_CHARS, load_questions
 from bot.facts.store import FactStore
+from bot.search import verdict
 from bot.search.dense import QUESTION_WEIGHT, DenseIndex, widened
 from bot.search.searcher import Searcher
 from tests.conftest import DATA_DIR
@@ -140,6 +141,19 @@ async def test_a_facts_questions_find_it_for_words_it_does_not_contain(store: Fa
     assert semantic.asked[rowid] > own  # its questions are nearer than its own words
     result = await searcher.search("will it make my heart race?", limit=5)
     assert any(hit.fact.text.startswith(heart) for hit in result.hits)
+
+
+async def test_a_question_near_one_written_for_the_best_fact_is_answered_though_a_word_is_not_in_it(
+    searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "my son refuses food because he's terrified of gaining weight, could this help him?"
+    result = await searcher.search(query, limit=5)
+    assert result.hits[0].fact.text.startswith("Ketamine is being investigated as a treatment for anorexia nervosa.")
+    assert result.answered and result.not_covered == ["weight"]
+    monkeypatch.setattr(verdict, "STRONG_QUESTION_SIMILARITY", 1.01)  # without the rule, "weight" refuses it
+    assert not (await searcher.search(query, limit=5)).answered
+    near_miss = await searcher.search("can I have ketamine if I have glaucoma?", limit=5)
+    assert (near_miss.answered, near_miss.not_covered) == (False, ["glaucoma"])
 
 
 def test_ingest_check_warns_of_questions_left_behind(tmp_path: Path, data_copy: Path) -> None:

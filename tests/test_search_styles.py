@@ -41,7 +41,8 @@ SETS = {
     # 184 answerable, 37 unanswerable; measured 0.97/1.00, 0.91/0.97, 0.63/0.89, 0.81/0.92, 0.92/0.97,
     # all 0.85/0.95; answered: false on 86 % of unanswerable and 7 % of answerable questions. With the
     # questions per fact (data/questions.toml, Dec 3, night): 0.97/1.00, 0.91/0.97, 0.79/0.95, 0.89/0.95,
-    # 0.92/0.97, all 0.90/0.97, 84 % / 7 % (the same for every set below: docs/search.md).
+    # 0.92/0.97, all 0.90/0.97, 84 % / 7 % (the same for every set below: docs/search.md); 84 % / 5 % since a
+    # question near one written for the best fact may stand in for a missing word (Dec 4).
     "a": StyleSet(
         "devset_styles.toml",
         {
@@ -53,12 +54,12 @@ SETS = {
         },
         (0.86, 0.95),
         0.81,
-        0.10,
+        0.07,
     ),
     # A second author (Dec 2), 100 answerable, 25 unanswerable, lay questions sharing no key word with
     # their facts; measured 0.95/0.95, 1.00/1.00, 0.70/0.85, 0.70/0.90, 0.75/1.00, all 0.82/0.94;
     # answered: false on 84 % of unanswerable and 6 % of answerable questions. With the questions per
-    # fact: 0.95/0.95, 1.00/1.00, 0.80/1.00, 0.70/0.90, 0.85/1.00, all 0.86/0.97, 84 % / 4 %.
+    # fact: 0.95/0.95, 1.00/1.00, 0.80/1.00, 0.70/0.90, 0.85/1.00, all 0.86/0.97, 84 % / 4 % (3 % Dec 4).
     "b": StyleSet(
         "devset_styles_b.toml",
         {
@@ -70,7 +71,7 @@ SETS = {
         },
         (0.80, 0.94),
         0.80,
-        0.10,
+        0.05,
     ),
     # A third author (Dec 2, after the tuning on a and b), 100 answerable, 25 unanswerable; measured
     # 1.00/1.00, 0.90/1.00, 0.55/0.85, 0.80/1.00, 0.75/0.95, all 0.80/0.96; answered: false on 88 % of
@@ -88,7 +89,7 @@ SETS = {
         },
         (0.78, 0.94),
         0.84,
-        0.10,
+        0.06,
     ),
     # A fourth author (Dec 3, after the tuning on a, b and c), 100 answerable, 25 unanswerable; first
     # reading 0.95/1.00, 0.85/0.95, 0.50/0.65, 0.65/1.00, 0.75/0.95, all 0.74/0.91; answered: false on
@@ -106,13 +107,14 @@ SETS = {
         },
         (0.78, 0.94),
         0.88,
-        0.10,
+        0.08,
     ),
     # A fifth set by two more authors (Dec 3, evening, after the tuning on a-d), 100 answerable, 25
     # unanswerable; first reading 0.90/1.00, 0.90/0.95, 0.40/0.75, 0.95/0.95, 0.75/0.90, all 0.78/0.91;
     # answered: false on 56 % of unanswerable and 11 % of answerable questions; 92 % / 9 % since the
     # verdict's near-miss rules and synonyms it prompted (docs/search.md, which says how much they flatter it).
-    # With the questions per fact: 0.95/1.00, 0.90/0.95, 0.70/0.95, 0.95/0.95, 0.75/0.95, all 0.85/0.96.
+    # With the questions per fact: 0.95/1.00, 0.90/0.95, 0.70/0.95, 0.95/0.95, 0.75/0.95, all 0.85/0.96,
+    # 92 % / 9 %; 92 % / 8 % since a near question may stand in for a missing word (Dec 4).
     "e": StyleSet(
         "devset_styles_e.toml",
         {
@@ -124,7 +126,7 @@ SETS = {
         },
         (0.80, 0.93),
         0.88,
-        0.11,
+        0.10,
     ),
 }
 QUERIES = {name: load(ROOT / "tests" / spec.path) for name, spec in SETS.items()}

@@ -241,7 +241,10 @@ class Searcher:
             for rowid, (score, coverage, similarity) in best
             if rowid in facts
         ]
-        result.answered, result.not_covered = judge(result.hits, groups, focused.abbreviations, verbs, typed, asked)
+        question_similarity = sims.asked.get(result.hits[0].fact.rowid, 0.0) if sims and result.hits else 0.0
+        result.answered, result.not_covered = judge(
+            result.hits, groups, focused.abbreviations, verbs, typed, asked, question_similarity
+        )
         if not result.hits:
             result.suggestions = self.suggest([g.typed for g in groups])
         return result

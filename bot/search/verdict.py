@@ -46,6 +46,11 @@ KEY_RARITY = 4.2  # -log10 English share of a noun: "coffee" 4.2 and "pregnancy"
 SHORT_QUESTION_KEY_RARITY = 3.9
 TOP_FACTS = 3
 STRONG_SIMILARITY = 0.68  # a top fact this close in meaning answers even when a key word is not in it
+# ... as does a best fact one of whose questions in members' words (`bot.facts.questions`) is this close to
+# the query: "do folks show up thinking it'll be a magic cure?" asks what the fact's question asks in other
+# words. Questions sit closer to each other than to facts; the highest unanswerable question in the dev sets
+# that is refused comes to 0.71 (docs/search.md, "Questions per fact").
+STRONG_QUESTION_SIMILARITY = 0.75
 MIN_KEY_LETTERS = 3  # "ur", "rn": chat words, not topics; "fog" is one
 TECHNICAL_LETTERS = 6  # a word no lexicon knows names a topic when it is this long ("naltrexone", "zofran")...
 TECHNICAL_RARITY = 6.0  # ... and rare or absent in English (short unknowns are chat words and typos)
@@ -211,9 +216,11 @@ def judge(
     verbs: frozenset[str] = frozenset(),
     typed: Sequence[str] = (),
     asked: AnswerType | None = None,
+    question_similarity: float = 0.0,
 ) -> tuple[bool, list[str]]:
     """(answered, not_covered) from the best hits and the query's ideas (`typed`: the question's words;
-    `asked`: the kind of answer they ask for, `bot.search.answer_type.expected_answer`)."""
+    `asked`: the kind of answer they ask for, `bot.search.answer_type.expected_answer`;
+    `question_similarity`: the query's cosine with the nearest question written for the best hit)."""
     top = hits[:TOP_FACTS]
     stems = [stems_of(h.fact.text) for h in top]
     fact_stems = [set(s) for s in stems]
@@ -239,7 +246,8 @@ def judge(
     # A strong match in meaning may stand in for a missing word, never for a missing abbreviation or
     # defined term: "OCD" is a named condition, and facts about depression are near it, not about it.
     named_missing = {g.typed for g in keys if is_defined_term(g)} | abbreviations
-    strong = best.similarity >= STRONG_SIMILARITY and not any(w in named_missing for w in not_covered)
+    close = best.similarity >= STRONG_SIMILARITY or question_similarity >= STRONG_QUESTION_SIMILARITY
+    strong = close and not any(w in named_missing for w in not_covered)
     # A short question's ideas: the best fact must hold each of them, through its words or an alias.
     named = len(ideas) <= SHORT_QUESTION_IDEAS and all(covered(g, fact_stems[:1], joined[:1]) for g in ideas)
     meant = best.similarity >= MIN_SIMILARITY or named
