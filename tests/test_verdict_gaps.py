@@ -17,7 +17,7 @@ from bot.search.lexicon import is_compound, synonyms
 from bot.search.ranking import Group
 from bot.search.searcher import Searcher
 from bot.search.text import stem
-from bot.search.verdict import covered
+from bot.search.verdict import covered, dose_numbers
 from tests.conftest import DATA_DIR
 
 
@@ -110,6 +110,43 @@ def test_a_fact_states_a_price_as_a_sum_of_money() -> None:
     assert states(AnswerType.PRICE, "priced at 500 dollars a session")
     assert not states(AnswerType.PRICE, "the cost-effectiveness of esketamine nasal spray")
     assert not states(AnswerType.PRICE, "0.5 mg per kg over 40 minutes")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("what remission rate did the trial report", AnswerType.RATE),
+        ("what percentage of people respond", AnswerType.RATE),
+        ("in the montreal model what proportion of patients remit", AnswerType.RATE),
+        ("response and remission rates in the music trial", AnswerType.RATE),
+        ("heart rate and blood pressure", None),  # names a topic
+        ("does music improve response rates", None),  # asks whether, not how much
+    ],
+)
+def test_a_rate_is_asked_for_by_a_question_word_or_a_query_that_begins_with_it(
+    question: str, expected: AnswerType | None
+) -> None:
+    assert expected_answer(question) is expected
+
+
+def test_a_fact_states_a_rate_as_a_figure() -> None:
+    assert states(AnswerType.RATE, "80% of ketamine studies utilize a single-dose paradigm")
+    assert states(AnswerType.RATE, "12 of 20 patients remitted")
+    assert states(AnswerType.RATE, "about one in three responded")
+    assert states(AnswerType.RATE, "half of the participants")
+    assert not states(AnswerType.RATE, "the vast majority of patients receive conventional medications")
+    assert not states(AnswerType.RATE, "six infusions over 4 weeks at 0.5 mg/kg")
+
+
+async def test_a_rate_or_a_dose_the_store_never_states_is_named_as_missing(searcher: Searcher) -> None:
+    rate = await searcher.search("what percentage of patients go into remission with the montreal model?", limit=5)
+    assert (rate.answered, rate.not_covered) == (False, ["the rate"])
+    dose = await searcher.search("is the usual esketamine nasal spray dose 28 mg?", limit=5)
+    assert (dose.answered, dose.not_covered) == (False, ["28 mg"])
+    stated = await searcher.search("is 0.5 mg/kg the standard infusion dose?", limit=5)
+    assert (stated.answered, stated.not_covered) == (True, [])  # the store gives 0.5 mg/kg
+    assert dose_numbers(["56", "or", "84", "mg"]) == {"56 mg": ["56"], "84 mg": ["84"]}
+    assert dose_numbers(["0.5mg/kg", "over", "40", "min"]) == {"0.5 mg/kg": ["0", "5"]}
 
 
 def test_a_related_topic_is_judged_by_its_own_words_never_by_a_synonym() -> None:

@@ -8,8 +8,10 @@ type, as in classic question answering, adds `ANSWER_TYPE_BONUS` to the facts th
 
 Only unambiguous forms count: "when" with a past tense ("when was", "when did": a date), "what year",
 "how long ago"; "which country", "what countries"; "how much does … cost", "what's the price" (a sum of
-money). The verdict uses the same reading: facts that state no answer of the kind asked for do not
-answer the question ("What year did the FDA approve it?" against "has received regulatory approval").
+money); "what remission rate", "what percentage of", "response rates in …" (a figure: a per cent, "12 of
+20", "one in three", "half of"; "the majority of" is not one). The verdict uses the same reading: facts
+that state no answer of the kind asked for do not answer the question ("What year did the FDA approve
+it?" against "has received regulatory approval").
 "When do they let you go home?" asks about a moment in a session, not a date, and "where do I get it?"
 about a place of care, so neither has a type.
 """
@@ -28,6 +30,7 @@ class AnswerType(Enum):
     YEAR = "the year"
     COUNTRY = "the country"
     PRICE = "the price"
+    RATE = "the rate"
 
 
 _ASKS_YEAR = re.compile(
@@ -38,6 +41,22 @@ _ASKS_COUNTRY = re.compile(r"\b(?:what|which) (?:country|countries|nation|nation
 _ASKS_PRICE = re.compile(
     r"\bhow much (?:does|do|did|will|would|is|are|can)\b[^?.!]*\b(?:cost|costs|charge|charged|pay|paid)\b"
     r"|\bwhat(?:'s| is| are)? (?:the )?(?:price|prices|going rate)\b"
+)
+# "What remission rate did …", "what proportion of patients …", "response and remission rates in the trial":
+# a rate or share, as a question word asks for it or a query that begins with it (not "heart rate and
+# blood pressure", which names a topic).
+_ASKS_RATE = re.compile(
+    r"\b(?:what|which)\b[^?.!]{0,40}\b(?:rate|rates|percentage|percent|proportion|fraction)\b"
+    r"|\bhow many percent\b"
+    r"|^(?:[a-z-]+ (?:and [a-z-]+ )?)?(?:rates?|percentages?|proportions?) (?:of|in|for|at|after|with|among)\b"
+)
+_NUMBER_WORD = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
+_STATES_RATE = re.compile(
+    r"\d\s?%|\bper ?cent\b|\b\d+ (?:of|out of) (?:the |all )?\d+\b"
+    rf"|\b{_NUMBER_WORD} in {_NUMBER_WORD}\b"
+    r"|\b(?:half|a third|a quarter|two[- ]thirds|three[- ]quarters) of\b"
+    r"|\brates? of \d",
+    re.IGNORECASE,
 )
 # A sum of money: a currency sign or a currency named after a number ("$400", "500 dollars").
 _STATES_PRICE = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:dollars|usd|euros?|eur|gbp)\b", re.IGNORECASE)
@@ -70,12 +89,20 @@ def expected_answer(question: str) -> AnswerType | None:
         return AnswerType.COUNTRY
     if _ASKS_PRICE.search(question):
         return AnswerType.PRICE
+    if _ASKS_RATE.search(question):
+        return AnswerType.RATE
     return None
 
 
 def states(answer: AnswerType, text: str) -> bool:
-    """Whether a fact's text states an answer of that kind (a year as a time, a country by name, a sum)."""
+    """Whether a fact's text states an answer of that kind (a year as a time, a country by name, a sum, a
+    rate)."""
     return _STATES[answer].search(text) is not None
 
 
-_STATES = {AnswerType.YEAR: _STATES_YEAR, AnswerType.COUNTRY: _STATES_COUNTRY, AnswerType.PRICE: _STATES_PRICE}
+_STATES = {
+    AnswerType.YEAR: _STATES_YEAR,
+    AnswerType.COUNTRY: _STATES_COUNTRY,
+    AnswerType.PRICE: _STATES_PRICE,
+    AnswerType.RATE: _STATES_RATE,
+}

@@ -28,7 +28,7 @@ from bot.search.result import Hit, SearchResult
 from bot.search.scoring import NEAREST_BELOW_COVERAGE, keep_nearest, prior, reward_answer_type, tier_factor
 from bot.search.spelling import english_rarity, everyday_abbreviation, is_english
 from bot.search.text import SHORT_KEY, STOPWORDS, fts_tokens, normalize, phrase_key, stem, stems_of, tokenize
-from bot.search.verdict import OBJECTS, judge, phrasal_verbs
+from bot.search.verdict import OBJECTS, dose_numbers, judge, phrasal_verbs
 from bot.search.vocabulary import Vocabulary
 
 MAX_QUERY_WORDS = 48
@@ -242,8 +242,11 @@ class Searcher:
             if rowid in facts
         ]
         question_similarity = sims.asked.get(result.hits[0].fact.rowid, 0.0) if sims and result.hits else 0.0
+        doses = dose_numbers(typed)
+        known = await self.store.term_docs({d for digits in doses.values() for d in digits}) if doses else {}
+        unstated = [dose for dose, digits in doses.items() if not all(known.get(d) for d in digits)]
         result.answered, result.not_covered = judge(
-            result.hits, groups, focused.abbreviations, verbs, typed, asked, question_similarity
+            result.hits, groups, focused.abbreviations, verbs, typed, asked, question_similarity, unstated
         )
         if not result.hits:
             result.suggestions = self.suggest([g.typed for g in groups])

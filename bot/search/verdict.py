@@ -198,6 +198,25 @@ def covered(
     return False
 
 
+# An amount of a drug ("56 mg", "84mg", "56 or 84 mg", "0.5 mg/kg"): the numbers before a unit of dose.
+_DOSE = re.compile(
+    r"(?<![\w.])(?P<a>\d+(?:\.\d+)?)(?:\s?(?:or|and|to|vs|-)\s?(?P<b>\d+(?:\.\d+)?))?\s?"
+    r"(?P<unit>mg/kg|mg|mcg|µg|ml|milligrams?)(?![a-z])"
+)
+
+
+def dose_numbers(typed: Sequence[str]) -> dict[str, list[str]]:
+    """Each amount of a drug the question names ("56 mg") → its digit runs, as the store's index holds them
+    ("0.5" is "0" and "5"). An amount the store never states is a key idea it has nothing on: facts on
+    esketamine that give no strength do not answer "is the usual dose 56 or 84 mg?"."""
+    found: dict[str, list[str]] = {}
+    for m in _DOSE.finditer(" ".join(typed)):
+        unit = "mg" if m["unit"].startswith("milligram") else m["unit"]
+        for number in filter(None, (m["a"], m["b"])):
+            found[f"{number} {unit}"] = re.findall(r"\d+", number)
+    return found
+
+
 def compound_modifiers(groups: Sequence[Group], typed: Sequence[str]) -> set[str]:
     """Words the store never uses that begin a WordNet term with the word after them ("obsessive-compulsive
     disorder", "emergency room"): the term names a thing the store lacks, though it has the head word."""
@@ -217,10 +236,12 @@ def judge(
     typed: Sequence[str] = (),
     asked: AnswerType | None = None,
     question_similarity: float = 0.0,
+    unstated: Sequence[str] = (),
 ) -> tuple[bool, list[str]]:
     """(answered, not_covered) from the best hits and the query's ideas (`typed`: the question's words;
     `asked`: the kind of answer they ask for, `bot.search.answer_type.expected_answer`;
-    `question_similarity`: the query's cosine with the nearest question written for the best hit)."""
+    `question_similarity`: the query's cosine with the nearest question written for the best hit;
+    `unstated`: amounts of a drug the question names that no fact states, `dose_numbers`)."""
     top = hits[:TOP_FACTS]
     stems = [stems_of(h.fact.text) for h in top]
     fact_stems = [set(s) for s in stems]
@@ -240,12 +261,13 @@ def judge(
             and not (g.typed in abbreviations and spelled_out(g.typed, texts))
         )
     )
+    not_covered.extend(unstated)
     if not top:
         return False, not_covered
     best = top[0]
     # A strong match in meaning may stand in for a missing word, never for a missing abbreviation or
     # defined term: "OCD" is a named condition, and facts about depression are near it, not about it.
-    named_missing = {g.typed for g in keys if is_defined_term(g)} | abbreviations
+    named_missing = {g.typed for g in keys if is_defined_term(g)} | abbreviations | set(unstated)
     close = best.similarity >= STRONG_SIMILARITY or question_similarity >= STRONG_QUESTION_SIMILARITY
     strong = close and not any(w in named_missing for w in not_covered)
     # A short question's ideas: the best fact must hold each of them, through its words or an alias.
